@@ -1,0 +1,92 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+RASA    := $(VENV)/bin/rasa
+MODEL   := models/current.tar.gz
+TRAINING_DATA := data/nlu data/rules data/stories
+# Everything a trained model depends on: a change to any of them retrains.
+MODEL_INPUTS := config.yml domain.yml $(shell find data bot/nlu -type f \( -name '*.yml' -o -name '*.py' -o -name '*.csv' \) 2>/dev/null)
+
+export PYENV_VERSION ?= 3.10.13
+export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONWARNINGS := ignore
+export ACTIONS_PORT ?= 5055
+export RASA_PORT ?= 5005
+
+.PHONY: help install train run shell test eval validate unit core nlu-check lock clean
+
+help:
+	@echo "make run    install, train if needed, start the assistant (Ctrl-C stops it)"
+	@echo "make test   install, validate data, train if needed, run every test"
+	@echo "make train | eval | shell | lock | clean"
+
+$(PY):
+	@if ! python3.10 --version >/dev/null 2>&1; then \
+	  echo "✗ Python 3.10 is required (Rasa 3.6 does not run on 3.11)."; \
+	  echo "  Install it, e.g. 'pyenv install 3.10.13' or 'apt-get install python3.10 python3.10-venv',"; \
+	  echo "  then run this command again."; \
+	  exit 1; \
+	fi
+	python3.10 -m venv $(VENV)
+
+$(VENV)/.installed: $(PY) requirements.lock
+	$(PY) -m pip install --quiet pip==24.0 setuptools==70.3.0 wheel==0.45.1
+	$(PY) -m pip install --progress-bar off -r requirements.lock
+	@touch $@
+
+install: $(VENV)/.installed
+
+$(MODEL): $(VENV)/.installed $(MODEL_INPUTS)
+	@mkdir -p models
+	@echo "… training (data, domain, config or NLU code changed)"
+	@start=$$(date +%s); \
+	$(RASA) train --data $(TRAINING_DATA) --config config.yml --domain domain.yml \
+	  --out models --fixed-model-name current --force && \
+	echo "✓ trained in $$(( $$(date +%s) - start )) s: $(MODEL)"
+
+train: $(MODEL)
+
+run: install train
+	$(PY) -m bot.run serve --model $(MODEL)
+
+shell: install train
+	$(PY) -m bot.run shell --model $(MODEL)
+
+validate: install
+	$(RASA) data validate --fail-on-warnings --data $(TRAINING_DATA) --config config.yml --domain domain.yml
+
+unit: install train
+	$(PY) -m pytest
+
+core: install train
+	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core
+
+nlu-check: install train
+	$(PY) -m scripts.eval_nlu --model $(MODEL) --enforce
+
+test: validate train unit core nlu-check
+
+# The project pipeline against Rasa's stock one, trained on the same data (slow: DIET).
+eval: install train
+	@mkdir -p models/stock
+	@if [ ! -f models/stock/stock.tar.gz ] || [ -n "$$(find $(MODEL_INPUTS) config.stock.yml -newer models/stock/stock.tar.gz | head -1)" ]; then \
+	  echo "… training the stock pipeline (DIET, 100 epochs: this takes a while)"; \
+	  start=$$(date +%s); \
+	  $(RASA) train nlu --nlu data/nlu --config config.stock.yml --out models/stock --fixed-model-name stock && \
+	  echo "✓ stock pipeline trained in $$(( $$(date +%s) - start )) s"; \
+	fi
+	$(PY) -m scripts.eval_nlu --model $(MODEL) --baseline models/stock/stock.tar.gz
+
+lock: $(PY)
+	$(PY) -m pip freeze --exclude-editable | grep -v '^\(pip\|setuptools\|wheel\)==' > requirements.lock.new
+	@{ echo "# Every package of the virtual environment, pinned: \`make install\` installs exactly these."; \
+	   echo "# Regenerate after changing pyproject.toml: make lock"; cat requirements.lock.new; } > requirements.lock
+	@rm requirements.lock.new
+
+clean:
+	rm -rf models results .rasa

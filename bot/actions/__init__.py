@@ -1,0 +1,1 @@
+"""Custom actions, served by `rasa run actions --actions bot.actions`."""

@@ -1,0 +1,1 @@
+"""Input channels: how citizens' messages reach the assistant."""

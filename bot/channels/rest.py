@@ -1,0 +1,88 @@
+"""The REST channel, hardened: every request gets a JSON answer, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.config import load_settings
+from bot.nlu.lexicon import read_yaml
+from bot.sanitise import clean_message
+
+logger = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def channel_texts() -> Dict[str, str]:
+    return dict(read_yaml(load_settings().data_dir / "texts" / "channels.yml")["messages"])
+
+
+class CitizenRestInput(RestInput):
+    """`POST /webhooks/rest/webhook` with `{"sender": ..., "message": ...}`."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "rest"
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        hook = Blueprint("citizen_rest_webhook", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                body = request.json
+            except Exception:  # Sanic raises on a malformed body
+                body = None
+            if not isinstance(body, dict):
+                return response.json({"error": "body must be a JSON object"}, status=400)
+            sender = body.get("sender")
+            if not isinstance(sender, (str, int)) or str(sender).strip() == "":
+                return response.json({"error": "'sender' must be a non-empty string"}, status=400)
+            raw = body.get("message", "")
+            if raw is None:
+                raw = ""
+            if not isinstance(raw, str):
+                return response.json({"error": "'message' must be a string"}, status=400)
+            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+
+            collector = CollectingOutputChannel()
+            text = clean_message(raw, load_settings().max_message_chars)
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        str(sender)[:128],
+                        input_channel=self._input_channel(body),
+                        metadata=metadata,
+                    )
+                )
+            except Exception:
+                logger.exception("rest: message from a citizen could not be handled")
+                return response.json(
+                    [{"recipient_id": str(sender), "text": channel_texts()["technical_error"]}]
+                )
+            if not collector.messages:
+                collector.messages.append(
+                    {"recipient_id": str(sender), "text": channel_texts()["no_answer"]}
+                )
+            return response.json(collector.messages)
+
+        return hook
+
+    def _input_channel(self, body: Dict[str, Any]) -> Text:
+        channel: Optional[Any] = body.get("input_channel")
+        return channel if isinstance(channel, str) and channel else self.name()

@@ -1,0 +1,117 @@
+"""Entity extraction that needs Vietnamese folding or canonical values.
+
+- `GazetteerEntityExtractor`: procedure and place names from the project's data files,
+  matched on the normalised, accent-folded text ("so do", "sổ đỏ", "SỔ ĐỎ" alike).
+- `EntityValueNormaliser`: turns what the regexes found into one canonical value
+  (dossier codes, phone and ID numbers) so actions never see "000 00 12 h46 …".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Text, Tuple
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.gazetteer import Gazetteer, load_gazetteer
+from bot.nlu.lexicon import teencode_table
+from bot.nlu.values import canonical_value
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
+)
+class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Finds procedure and locality names listed in the data files."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "procedures_path": "data/procedures",
+            "localities_path": "data/localities",
+            "teencode_path": "data/lexicon/teencode.yml",
+        }
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._config = {**self.get_default_config(), **config}
+        teencode = self._config.get("teencode_path")
+        self.gazetteer: Gazetteer = load_gazetteer(
+            self._config.get("procedures_path"),
+            self._config.get("localities_path"),
+            teencode_table(str(teencode)) if teencode else {},
+        )
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "GazetteerEntityExtractor":
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if not text:
+                continue
+            taken = [(e["start"], e["end"]) for e in message.get(ENTITIES, [])]
+            found = [
+                {
+                    "entity": match.entity,
+                    "value": match.value,
+                    "start": match.start,
+                    "end": match.end,
+                    "confidence_entity": 1.0,
+                }
+                for match in self.gazetteer.find(text)
+                if not any(match.start < end and start < match.end for start, end in taken)
+            ]
+            message.set(
+                ENTITIES,
+                message.get(ENTITIES, []) + self.add_extractor_name(found),
+                add_to_output=True,
+            )
+        return messages
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
+)
+class EntityValueNormaliser(GraphComponent, EntityExtractorMixin):
+    """Canonical values for dossier codes, phone and ID numbers; drops impossible ones."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "EntityValueNormaliser":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            entities = []
+            for entity in message.get(ENTITIES, []):
+                value = canonical_value(entity["entity"], entity.get("value"))
+                if value is None:
+                    continue
+                if value != entity.get("value"):
+                    entity = self.add_processor_name({**entity, "value": value})
+                entities.append(entity)
+            message.set(ENTITIES, entities, add_to_output=True)
+        return messages

@@ -1,0 +1,114 @@
+"""Exact name lookup over accent-folded syllables, with offsets into the original text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+
+from bot.nlu.lexicon import LexiconError, read_yaml
+from bot.nlu.text import fold, normalise
+
+_SYLLABLE = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Match:
+    entity: str
+    value: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Gazetteer:
+    """Surface forms (folded syllable tuples) -> (entity, value)."""
+
+    teencode: Mapping[str, str] = field(default_factory=dict)
+    names: Dict[Tuple[str, ...], List[Tuple[str, str]]] = field(default_factory=dict)
+    longest: int = 0
+
+    def add(self, entity: str, value: str, surface: str) -> None:
+        key = tuple(_SYLLABLE.findall(fold(normalise(surface, self.teencode).text)))
+        if not key:
+            return
+        values = self.names.setdefault(key, [])
+        if (entity, value) not in values:
+            values.append((entity, value))
+        self.longest = max(self.longest, len(key))
+
+    def find(self, text: str) -> List[Match]:
+        """Longest non-overlapping names in `text`, left to right."""
+        normalised = normalise(text, self.teencode)
+        folded = "".join(_fold_char(c) for c in normalised.text)
+        syllables = [(m.group(), m.start(), m.end()) for m in _SYLLABLE.finditer(folded)]
+        words = [s for s, _, _ in syllables]
+        found: List[Match] = []
+        i = 0
+        while i < len(words):
+            for length in range(min(self.longest, len(words) - i), 0, -1):
+                candidates = self.names.get(tuple(words[i : i + length]))
+                if not candidates:
+                    continue
+                start, end = normalised.original_span(
+                    syllables[i][1], syllables[i + length - 1][2]
+                )
+                entities = {entity for entity, _ in candidates}
+                for entity in sorted(entities):
+                    values = [v for e, v in candidates if e == entity]
+                    # An ambiguous name keeps what the citizen wrote; the resolver asks.
+                    value = values[0] if len(values) == 1 else text[start:end]
+                    found.append(Match(entity, value, start, end, text[start:end]))
+                i += length
+                break
+            else:
+                i += 1
+        return found
+
+
+def _fold_char(char: str) -> str:
+    folded = fold(char)
+    return folded if len(folded) == 1 else char.lower()
+
+
+def _yaml_files(path: Optional[str]) -> Iterable[Path]:
+    if not path:
+        return []
+    root = Path(path)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise LexiconError(f"{root}: no such file or folder")
+    return sorted(root.glob("*.yml"))
+
+
+def load_gazetteer(
+    procedures_path: Optional[str],
+    localities_path: Optional[str],
+    teencode: Mapping[str, str],
+) -> Gazetteer:
+    gazetteer = Gazetteer(teencode=teencode)
+    for file in _yaml_files(procedures_path):
+        for entry in _entries(file, "procedures"):
+            for surface in [entry.get("name", "")] + list(entry.get("aliases") or []):
+                gazetteer.add("procedure", str(entry["id"]), str(surface))
+    for file in _yaml_files(localities_path):
+        for entry in _entries(file, "localities"):
+            for surface in [entry.get("name", "")] + list(entry.get("aliases") or []):
+                gazetteer.add("locality", str(entry["id"]), str(surface))
+    return gazetteer
+
+
+def _entries(file: Path, key: str) -> List[dict]:
+    document = read_yaml(file)
+    entries = document.get(key) if isinstance(document, dict) else None
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise LexiconError(f"{file}: '{key}' must be a list")
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "id" not in entry:
+            raise LexiconError(f"{file}: {key}[{index}] has no 'id'")
+    return entries

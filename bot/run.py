@@ -1,0 +1,209 @@
+"""Starts the assistant's processes, waits until each answers, stops them all together.
+
+`python -m bot.run` (what `make run` calls) starts the action server and the Rasa server
+(REST channel, HTTP API behind a token), prints what runs where, and on Ctrl-C, SIGTERM or
+the death of any child stops every child. No terminal is needed: it can run in the
+background. `python -m bot.run shell` starts the action server and talks to the bot in
+the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+from bot.config import ROOT, Settings, load_settings
+
+STARTUP_TIMEOUT_S = 300
+STOP_GRACE_S = 10
+
+
+@dataclass
+class Service:
+    name: str
+    command: List[str]
+    health_url: str
+    address: str
+    process: Optional[subprocess.Popen] = field(default=None, repr=False)
+
+    def start(self, env: Dict[str, str]) -> None:
+        # A session of its own: a Ctrl-C in the terminal reaches only us, and we stop
+        # the children in order instead of letting each die on its own.
+        self.process = subprocess.Popen(
+            self.command, cwd=ROOT, env=env, start_new_session=True, stdin=subprocess.DEVNULL
+        )
+
+    def answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.health_url, timeout=2) as reply:
+                return 200 <= reply.status < 300
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if not self.alive():
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+
+    def wait_or_kill(self, deadline: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def action_server(settings: Settings) -> Service:
+    return Service(
+        name="action server",
+        command=[_bin("rasa"), "run", "actions", "--actions", "bot.actions",
+                 "--port", str(settings.actions_port)],
+        health_url=f"http://127.0.0.1:{settings.actions_port}/health",
+        address=f"http://localhost:{settings.actions_port}/webhook",
+    )
+
+
+def rasa_server(settings: Settings, model: Path) -> Service:
+    return Service(
+        name="Rasa server",
+        command=[_bin("rasa"), "run", "--enable-api", "--auth-token", settings.rasa_token,
+                 "--port", str(settings.rasa_port), "--model", str(model),
+                 "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+                 "--cors", "*"],
+        health_url=f"http://127.0.0.1:{settings.rasa_port}/status?token={settings.rasa_token}",
+        address=f"http://localhost:{settings.rasa_port}/webhooks/rest/webhook",
+    )
+
+
+class Supervisor:
+    def __init__(self, services: List[Service]) -> None:
+        self.services = services
+        self.stopping = False
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self.stopping = True
+
+    def run(self, env: Dict[str, str], on_ready: Optional[Callable[[], Optional[int]]] = None) -> int:
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGHUP, self._on_signal)
+        try:
+            for service in self.services:
+                print(f"… starting {service.name}", flush=True)
+                service.start(env)
+            if not self._wait_until_ready():
+                return 1
+            outcome = on_ready() if on_ready is not None else None
+            if outcome is not None:
+                return outcome
+            while not self.stopping:
+                dead = [s for s in self.services if not s.alive()]
+                if dead:
+                    print(f"✗ {dead[0].name} stopped unexpectedly; stopping the rest", flush=True)
+                    return 1
+                time.sleep(0.5)
+            return 0
+        finally:
+            self.stop_all()
+
+    def _wait_until_ready(self) -> bool:
+        started = time.monotonic()
+        pending = list(self.services)
+        while pending:
+            if self.stopping:
+                return False
+            for service in list(pending):
+                if not service.alive():
+                    print(f"✗ {service.name} exited during start-up (code {service.process.returncode})", flush=True)
+                    return False
+                if service.answers():
+                    print(f"✓ {service.name} answers after {time.monotonic() - started:.1f} s", flush=True)
+                    pending.remove(service)
+            if time.monotonic() - started > STARTUP_TIMEOUT_S:
+                print(f"✗ not answering after {STARTUP_TIMEOUT_S} s: {', '.join(s.name for s in pending)}", flush=True)
+                return False
+            time.sleep(0.5)
+        return True
+
+    def stop_all(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for service in self.services:
+            service.wait_or_kill(deadline)
+
+
+def _environment(settings: Settings) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYTHONPATH", str(ROOT))
+    env["RASA_TELEMETRY_ENABLED"] = "false"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["ACTIONS_PORT"] = str(settings.actions_port)
+    return env
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", nargs="?", choices=["serve", "shell"], default="serve")
+    parser.add_argument("--model", default=None, help="model archive (default: models/current.tar.gz)")
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    model = Path(args.model) if args.model else settings.models_dir / "current.tar.gz"
+    if not model.exists():
+        print(f"✗ no trained model at {model}: run `make train` first", file=sys.stderr)
+        return 2
+    generated = not settings.rasa_token
+    if generated:
+        settings = Settings(**{**settings.__dict__, "rasa_token": secrets.token_urlsafe(24)})
+    env = _environment(settings)
+
+    if args.mode == "shell":
+        def talk() -> int:
+            return subprocess.call(
+                [_bin("rasa"), "shell", "--model", str(model), "--endpoints", "endpoints.yml"],
+                cwd=ROOT, env=env,
+            )
+        return Supervisor([action_server(settings)]).run(env, on_ready=talk)
+
+    services = [action_server(settings), rasa_server(settings, model)]
+
+    def report() -> int:
+        print("\nThe assistant is running:", flush=True)
+        for service in services:
+            print(f"  {service.name:<15} {service.address}", flush=True)
+        token_note = " (generated for this run; set RASA_TOKEN to choose it)" if generated else ""
+        print(f"  HTTP API token  {settings.rasa_token}{token_note}", flush=True)
+        print("Stop with Ctrl-C or SIGTERM.", flush=True)
+        return None  # keep supervising
+
+    return Supervisor(services).run(env, on_ready=report)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
