@@ -13,6 +13,7 @@ import argparse
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,12 +29,19 @@ STARTUP_TIMEOUT_S = 300
 STOP_GRACE_S = 10
 
 
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 @dataclass
 class Service:
     name: str
     command: List[str]
     health_url: str
     address: str
+    port: int
     process: Optional[subprocess.Popen] = field(default=None, repr=False)
 
     def start(self, env: Dict[str, str]) -> None:
@@ -85,6 +93,7 @@ def action_server(settings: Settings) -> Service:
                  "--port", str(settings.actions_port)],
         health_url=f"http://127.0.0.1:{settings.actions_port}/health",
         address=f"http://localhost:{settings.actions_port}/webhook",
+        port=settings.actions_port,
     )
 
 
@@ -97,6 +106,7 @@ def rasa_server(settings: Settings, model: Path) -> Service:
                  "--cors", "*"],
         health_url=f"http://127.0.0.1:{settings.rasa_port}/status?token={settings.rasa_token}",
         address=f"http://localhost:{settings.rasa_port}/webhooks/rest/webhook",
+        port=settings.rasa_port,
     )
 
 
@@ -112,6 +122,12 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGHUP, self._on_signal)
+        busy = [s for s in self.services if port_in_use(s.port)]
+        if busy:
+            for service in busy:
+                print(f"✗ port {service.port} for the {service.name} is already in use "
+                      f"(another instance running?); choose another port in the environment", flush=True)
+            return 1
         try:
             for service in self.services:
                 print(f"… starting {service.name}", flush=True)

@@ -8,9 +8,7 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Text, Tuple
+from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -20,8 +18,7 @@ from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.gazetteer import Gazetteer, load_gazetteer
-from bot.nlu.lexicon import teencode_table
+from bot.nlu.gazetteer import Gazetteer, gazetteer_for
 from bot.nlu.values import canonical_value
 
 
@@ -41,11 +38,10 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._config = {**self.get_default_config(), **config}
-        teencode = self._config.get("teencode_path")
-        self.gazetteer: Gazetteer = load_gazetteer(
+        self.gazetteer: Gazetteer = gazetteer_for(
             self._config.get("procedures_path"),
             self._config.get("localities_path"),
-            teencode_table(str(teencode)) if teencode else {},
+            self._config.get("teencode_path"),
         )
 
     @classmethod

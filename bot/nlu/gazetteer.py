@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
-from bot.nlu.lexicon import LexiconError, read_yaml
+from functools import lru_cache
+
+from bot.nlu.lexicon import LexiconError, read_yaml, teencode_table
 from bot.nlu.text import fold, normalise
 
 _SYLLABLE = re.compile(r"\w+", re.UNICODE)
@@ -112,3 +114,12 @@ def _entries(file: Path, key: str) -> List[dict]:
         if not isinstance(entry, dict) or "id" not in entry:
             raise LexiconError(f"{file}: {key}[{index}] has no 'id'")
     return entries
+
+
+@lru_cache(maxsize=4)
+def gazetteer_for(
+    procedures_path: Optional[str], localities_path: Optional[str], teencode_path: Optional[str]
+) -> Gazetteer:
+    """One shared gazetteer per set of data files (extractor and featurizer use the same)."""
+    teencode = teencode_table(teencode_path) if teencode_path else {}
+    return load_gazetteer(procedures_path, localities_path, teencode)

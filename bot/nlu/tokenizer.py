@@ -19,6 +19,7 @@ _HAS_WORD = re.compile(r"\w", re.UNICODE)
 # underthesea is a CRF over syllables: past a few thousand characters it only costs
 # time, and nobody writes a longer question. The tail is still tokenised by spaces.
 _SEGMENT_LIMIT = 2000
+NO_WORDS = "\u2205"  # ∅: in no vocabulary, word or character
 
 
 def _segment(text: str) -> List[str]:
@@ -92,4 +93,8 @@ class VietnameseTokenizer(Tokenizer):
                 continue
             start, end = normalised.original_span(position, position + len(word))
             tokens.append(Token(word, start, end=end, lemma=fold(word)))
+        if not tokens:
+            # Emoji, punctuation or nothing at all: one token that matches no feature,
+            # so the classifier still gets a (blank) feature row instead of none.
+            tokens.append(Token(NO_WORDS, 0, end=len(text), lemma=NO_WORDS))
         return self._apply_token_pattern(tokens)

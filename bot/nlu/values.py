@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any, List, Optional, Tuple
 
 # Circular 01/2018/TT-VPCP art. 19: <agency>-<YYMMDD>-<NNNN>, agency like 000.00.12.H46.
 # Citizens drop dots, use spaces or lower case: accept all of it, then rebuild.
@@ -52,3 +52,19 @@ def canonical_value(entity: str, value: Any) -> Optional[Any]:
     if convert is None:
         return value
     return convert(str(value))
+
+
+_NUMBER = re.compile(r"(?<![\w])\+?\d[\d\s.]{2,}\d(?![\w])")
+
+
+def dossier_code_spans(text: str) -> List[Tuple[int, int]]:
+    return [m.span() for m in DOSSIER_CODE_LOOSE.finditer(text or "")]
+
+
+def number_spans(text: str) -> List[Tuple[int, int]]:
+    """Runs of digits that are a phone or ID number (spaces and dots allowed inside)."""
+    return [
+        m.span()
+        for m in _NUMBER.finditer(text or "")
+        if phone_number(m.group()) or id_number(m.group()) or len(m.group()) == 4
+    ]
