@@ -96,5 +96,7 @@ class VietnameseTokenizer(Tokenizer):
         if not tokens:
             # Emoji, punctuation or nothing at all: one token that matches no feature,
             # so the classifier still gets a (blank) feature row instead of none.
-            tokens.append(Token(NO_WORDS, 0, end=len(text), lemma=NO_WORDS))
+            blank = Token(NO_WORDS, 0, lemma=NO_WORDS)
+            blank.end = len(text)  # Token() would make an empty span one character long
+            tokens.append(blank)
         return self._apply_token_pattern(tokens)

@@ -1,0 +1,112 @@
+"""Shared fixtures: the trained model and a running assistant (real processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "current.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def trained_model() -> Path:
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: `make test` trains it before pytest")
+    return MODEL
+
+
+@pytest.fixture(scope="session")
+def agent():
+    import logging
+
+    from rasa.core.agent import Agent
+
+    logging.getLogger("rasa").setLevel(logging.WARNING)
+    return Agent.load(str(trained_model()))
+
+
+class Assistant:
+    """`python -m bot.run serve` on free ports, talked to over HTTP like a client would."""
+
+    def __init__(self) -> None:
+        self.rasa_port = free_port()
+        self.actions_port = free_port()
+        self.token = "test-token"
+        self.log = open(ROOT / "results" / "test-assistant.log", "w")  # noqa: SIM115
+        env = {**os.environ, "RASA_PORT": str(self.rasa_port), "ACTIONS_PORT": str(self.actions_port),
+               "RASA_TOKEN": self.token, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.run", "serve", "--model", str(trained_model())],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def wait_ready(self, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"bot.run exited with {self.process.returncode}; see results/test-assistant.log")
+            try:
+                with urllib.request.urlopen(f"{self.url}/status?token={self.token}", timeout=2):
+                    with urllib.request.urlopen(f"http://127.0.0.1:{self.actions_port}/health", timeout=2):
+                        return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("the assistant did not answer in time")
+
+    def post(self, body: bytes, content_type: str = "application/json") -> tuple[int, Any]:
+        request = urllib.request.Request(
+            f"{self.url}/webhooks/rest/webhook", data=body, headers={"Content-Type": content_type}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                return reply.status, json.loads(reply.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def say(self, sender: str, message: Any) -> List[Dict[str, Any]]:
+        status, answer = self.post(json.dumps({"sender": sender, "message": message}).encode())
+        assert status == 200, answer
+        return answer
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        return self.process.returncode
+
+
+@pytest.fixture(scope="session")
+def assistant() -> Iterator[Assistant]:
+    (ROOT / "results").mkdir(exist_ok=True)
+    running = Assistant()
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()

@@ -1,0 +1,69 @@
+"""`python -m bot.run`: starts both servers, and stops every child on SIGTERM."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import ROOT, Assistant, free_port, trained_model
+
+pytestmark = pytest.mark.integration
+
+
+def children_of(pid):
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purposes.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split()[2] != "Z"
+
+
+def test_sigterm_stops_every_child():
+    running = Assistant()
+    try:
+        running.wait_ready()
+        children = children_of(running.process.pid)
+        assert len(children) == 2
+        assert running.say("s", "xin chào")
+    finally:
+        code = running.stop()
+    assert code == 0
+    deadline = time.monotonic() + 15
+    while any(alive(p) for p in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in children)
+
+
+def test_a_busy_port_is_refused_with_a_clear_message():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "RASA_PORT": str(port), "ACTIONS_PORT": str(free_port()), "PYTHONPATH": str(ROOT)}
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.run", "serve", "--model", str(trained_model())],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"port {port}" in result.stdout and "already in use" in result.stdout
+
+
+def test_missing_model_is_reported():
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.run", "serve", "--model", "/nonexistent/model.tar.gz"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "make train" in result.stderr
