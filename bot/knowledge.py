@@ -1,13 +1,15 @@
-"""Read-only access to the data files the actions answer from."""
+"""Read-only access to the data files the actions answer from, loaded once per process."""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Dict, Optional
 
 from bot.config import load_settings
-from bot.nlu.lexicon import read_yaml
+from bot.localities import Localities, localities_at
+from bot.nlu.lexicon import read_yaml, teencode_table
+from bot.procedures.catalogue import Catalogue, catalogue_at
+from bot.procedures.resolver import ProcedureResolver
 
 
 @lru_cache(maxsize=1)
@@ -21,15 +23,29 @@ def intent_labels() -> Dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def procedure_names() -> Dict[str, str]:
-    names: Dict[str, str] = {}
-    for file in sorted(Path(load_settings().procedures_dir).glob("*.yml")):
-        for entry in read_yaml(file).get("procedures") or []:
-            names[str(entry["id"])] = str(entry["name"])
-    return names
+def procedure_texts() -> dict:
+    return read_yaml(load_settings().data_dir / "texts" / "procedures.yml")
+
+
+def catalogue() -> Catalogue:
+    return catalogue_at(str(load_settings().procedures_dir))
+
+
+def localities() -> Localities:
+    data = load_settings().data_dir
+    return localities_at(str(data / "localities"), str(data / "lexicon" / "teencode.yml"))
+
+
+@lru_cache(maxsize=1)
+def resolver() -> ProcedureResolver:
+    data = load_settings().data_dir
+    return ProcedureResolver(
+        catalogue(),
+        teencode_table(str(data / "lexicon" / "teencode.yml")),
+        read_yaml(data / "lexicon" / "generic_words.yml")["words"],
+    )
 
 
 def procedure_name(procedure_id: Optional[str]) -> Optional[str]:
-    if not procedure_id:
-        return None
-    return procedure_names().get(procedure_id)
+    entry = catalogue().get(procedure_id)
+    return entry["name"] if entry else None

@@ -183,6 +183,19 @@ def _environment(settings: Settings) -> Dict[str, str]:
     return env
 
 
+def preflight(settings: Settings) -> Optional[str]:
+    """Data the answers depend on must load before anything starts."""
+    from bot.nlu.lexicon import LexiconError, read_yaml
+    from bot.procedures.catalogue import CatalogueError, load_catalogue
+
+    try:
+        load_catalogue(settings.procedures_dir)
+        read_yaml(settings.province_profile)
+    except (CatalogueError, LexiconError) as error:
+        return f"data error, nothing started: {error}"
+    return None
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", nargs="?", choices=["serve", "shell"], default="serve")
@@ -190,6 +203,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     settings = load_settings()
+    problem = preflight(settings)
+    if problem:
+        print(f"✗ {problem}", file=sys.stderr)
+        return 2
     model = Path(args.model) if args.model else settings.models_dir / "current.tar.gz"
     if not model.exists():
         print(f"✗ no trained model at {model}: run `make train` first", file=sys.stderr)

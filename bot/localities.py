@@ -1,0 +1,60 @@
+"""Places citizens name — today's units or the former districts and communes — resolved to
+today's commune-level units of Đà Nẵng city (data/localities/, Resolution 1659/NQ-UBTVQH15)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Mapping, Set, Tuple
+
+from bot.nlu.lexicon import read_yaml, teencode_table
+from bot.nlu.text import fold, normalise
+
+_SYLLABLE = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class PlaceResolution:
+    status: str                    # one | choose | unknown
+    units: Tuple[str, ...] = ()    # today's unit ids
+    records: Tuple[dict, ...] = () # what the name matched (units or former places)
+    named: str = ""
+
+
+class Localities:
+    def __init__(self, folder: Path, teencode: Mapping[str, str]) -> None:
+        self.teencode = teencode
+        self.records: Dict[str, dict] = {}
+        for file in sorted(Path(folder).glob("*.yml")):
+            for entry in read_yaml(file).get("localities") or []:
+                self.records[entry["id"]] = entry
+        self.by_key: Dict[Tuple[str, ...], Set[str]] = {}
+        for record in self.records.values():
+            for surface in [record["name"], *(record.get("aliases") or [])]:
+                self.by_key.setdefault(self._key(str(surface)), set()).add(record["id"])
+
+    def _key(self, text: str) -> Tuple[str, ...]:
+        return tuple(_SYLLABLE.findall(fold(normalise(text, self.teencode).text)))
+
+    def unit(self, unit_id: str) -> dict:
+        return self.records[unit_id]
+
+    def units_of(self, record: dict) -> Tuple[str, ...]:
+        return (record["id"],) if record["kind"] == "unit" else tuple(record.get("new_units") or ())
+
+    def resolve(self, named: str) -> PlaceResolution:
+        ids = {named} if named in self.records else self.by_key.get(self._key(named), set())
+        if not ids:
+            return PlaceResolution("unknown", named=named)
+        records = tuple(self.records[i] for i in sorted(ids))
+        units: List[str] = []
+        for record in records:
+            units += [u for u in self.units_of(record) if u not in units]
+        return PlaceResolution("one" if len(units) == 1 else "choose", tuple(units), records, named)
+
+
+@lru_cache(maxsize=2)
+def localities_at(folder: str, teencode_path: str) -> Localities:
+    return Localities(Path(folder), teencode_table(teencode_path))

@@ -1,0 +1,1 @@
+"""The procedure catalogue: loading, validating, resolving what a citizen named."""

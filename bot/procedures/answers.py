@@ -1,0 +1,119 @@
+"""Turning a catalogue entry into the values of an answer template.
+
+Pure functions: the entry, the texts of data/texts/procedures.yml and today's date in,
+template values out. Every answer carries its source line; an unverified fact carries
+the warning; time-limited facts are said only while they are in force.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Dict, List, Optional
+
+from bot.localities import Localities, PlaceResolution
+from bot.procedures.catalogue import current_temporary_facts
+
+
+def _date(iso: str) -> str:
+    return dt.date.fromisoformat(iso).strftime("%d/%m/%Y")
+
+
+def common(entry: Dict[str, Any], texts: Dict[str, Any], field_name: str) -> Dict[str, str]:
+    code = texts["code"].format(code=entry["code"]) if entry.get("code") else ""
+    return {
+        "name": entry["name"],
+        "code_part": code,
+        "field_name": field_name,
+        "portal_url": entry["portal_url"],
+        "source": texts["source"].format(
+            legal_basis="; ".join(entry["legal_basis"]),
+            as_of=_date(entry["as_of"]),
+            portal_url=entry["portal_url"],
+        ),
+    }
+
+
+def caveat(verified: bool, entry: Dict[str, Any], texts: Dict[str, Any]) -> str:
+    return "" if verified else texts["unverified"].format(portal_url=entry["portal_url"]) + "\n"
+
+
+def documents(entry: Dict[str, Any], texts: Dict[str, Any]) -> Dict[str, str]:
+    lines = []
+    for item in entry["documents"]:
+        count = texts["document_count"].format(count=item["count"]) if item.get("count") else ""
+        lines.append(
+            texts["document_line"].format(
+                name=item["name"],
+                form=texts["document_forms"][item["form"]],
+                count=f", {count}" if count else "",
+                note=f": {item['note']}" if item.get("note") else "",
+            )
+        )
+    listed = "\n".join(lines) or texts["no_documents"].format(portal_url=entry["portal_url"])
+    return {"documents": listed, "caveat": caveat(entry["documents_verified"], entry, texts)}
+
+
+def fee(entry: Dict[str, Any], texts: Dict[str, Any], today: dt.date) -> Dict[str, str]:
+    facts = entry["fee"]
+    parts = [facts["text"]]
+    temporary = current_temporary_facts(facts, today)
+    parts += [fact["text"] for fact in temporary]
+    if facts.get("exemptions"):
+        parts.append(texts["exemptions"].format(items="; ".join(facts["exemptions"])))
+    verified = facts["verified"] and all(fact["verified"] for fact in temporary)
+    return {"fee": "\n".join(parts), "caveat": caveat(verified, entry, texts)}
+
+
+def processing_time(entry: Dict[str, Any], texts: Dict[str, Any]) -> Dict[str, str]:
+    facts = entry["processing_time"]
+    return {"time": facts["text"], "caveat": caveat(facts["verified"], entry, texts)}
+
+
+def online(entry: Dict[str, Any], texts: Dict[str, Any]) -> Dict[str, str]:
+    facts = entry["online"]
+    label = texts["online_levels"][facts["level"]]
+    if facts.get("old_level") in (3, 4):
+        label += f" ({texts['old_levels'][facts['old_level']]})"
+    return {"online_label": label, "how": facts["how"], "caveat": caveat(facts["verified"], entry, texts)}
+
+
+def can_start_online(entry: Dict[str, Any]) -> bool:
+    return entry["online"]["level"] in ("toan_trinh", "mot_phan")
+
+
+def agency(
+    entry: Dict[str, Any],
+    texts: Dict[str, Any],
+    place: Optional[PlaceResolution] = None,
+    localities: Optional[Localities] = None,
+) -> Dict[str, str]:
+    handled = entry["handled_by"]
+    lines: List[str] = [texts["any_desk"] if handled["any_desk"] else texts["own_desk"]]
+    if handled.get("note"):
+        lines.append(handled["note"])
+    lines += [
+        texts["channels"][s["channel"]] + (f": {s['note']}" if s.get("note") else "")
+        for s in entry["submit"]
+    ]
+    if place is not None and place.status == "one" and localities is not None:
+        unit = localities.unit(place.units[0])
+        for record in place.records:
+            if record["kind"] != "unit":
+                lines.append(texts["former_place"].format(former=record["name"], unit=unit["name"]))
+        template = texts["unit_desk"].get(handled["level"], texts["unit_desk"]["other"])
+        lines.append(template.format(unit=unit["name"], agency=handled["agency"]))
+    return {
+        "agency": handled["agency"],
+        "details": "\n".join(lines),
+        "caveat": caveat(handled["verified"], entry, texts),
+    }
+
+
+def former_district_note(place: PlaceResolution, localities: Localities, texts: Dict[str, Any]) -> str:
+    """'Cấp huyện không còn…' when a former district was named."""
+    notes = []
+    for record in place.records:
+        if record["kind"] == "former_district":
+            units = ", ".join(localities.unit(u)["name"] for u in record.get("new_units") or [])
+            notes.append(texts["former_district"].format(former=record["name"], units=units))
+    return "\n".join(notes)

@@ -1,0 +1,118 @@
+"""Procedure questions through the REST channel of a running assistant, for every procedure."""
+
+import json
+
+import pytest
+
+from bot import knowledge
+from bot.nlu.text import strip_accents
+
+pytestmark = pytest.mark.integration
+
+QUESTIONS = {
+    "documents": "làm {name} cần chuẩn bị giấy tờ gì",
+    "fee": "lệ phí {name} là bao nhiêu",
+    "time": "{name} mất bao lâu thì có kết quả",
+}
+
+
+def reply_of(answer):
+    return "\n".join(m.get("text", "") for m in answer)
+
+
+def expected_content(entry, aspect):
+    if aspect == "documents":
+        return entry["documents"][0]["name"] if entry["documents"] else "Giấy tờ cần chuẩn bị"
+    if aspect == "fee":
+        return entry["fee"]["text"]
+    return entry["processing_time"]["text"]
+
+
+CASES = [
+    (procedure_id, aspect, spelling)
+    for procedure_id in sorted(knowledge.catalogue().procedures)
+    for aspect in QUESTIONS
+    for spelling in ("accented", "unaccented")
+]
+
+
+@pytest.mark.parametrize("procedure_id, aspect, spelling", CASES)
+def test_every_procedure_answers_documents_fee_and_time(assistant, procedure_id, aspect, spelling):
+    entry = knowledge.catalogue().get(procedure_id)
+    question = QUESTIONS[aspect].format(name=entry["aliases"][0])
+    if spelling == "unaccented":
+        question = strip_accents(question)
+    reply = reply_of(assistant.say(f"{procedure_id}-{aspect}-{spelling}", question))
+    assert entry["name"] in reply, (question, reply)
+    assert expected_content(entry, aspect) in reply, (question, reply)
+    assert "Nguồn:" in reply and entry["portal_url"] in reply
+
+
+def test_a_follow_up_uses_the_procedure_in_context_and_a_new_name_replaces_it(assistant):
+    catalogue = knowledge.catalogue()
+    first = reply_of(assistant.say("follow", "lệ phí làm sổ đỏ bao nhiêu"))
+    assert catalogue.get("cap_so_do")["name"] in first
+    follow = reply_of(assistant.say("follow", "thế còn mất bao lâu?"))
+    assert catalogue.get("cap_so_do")["name"] in follow
+    assert catalogue.get("cap_so_do")["processing_time"]["text"] in follow
+    replaced = reply_of(assistant.say("follow", "còn đăng ký tạm trú thì mất bao lâu"))
+    assert catalogue.get("tam_tru")["name"] in replaced
+    again = reply_of(assistant.say("follow", "lệ phí thì sao"))
+    assert catalogue.get("tam_tru")["name"] in again
+
+
+def test_an_ambiguous_name_gives_buttons_and_a_press_answers(assistant):
+    answer = assistant.say("ambiguous", "xin giấy phép cần giấy tờ gì")
+    buttons = [b for m in answer for b in m.get("buttons", [])]
+    payloads = {b["payload"] for b in buttons}
+    choice = '/ask_documents{"procedure": "giay_phep_xay_dung"}'
+    assert choice in payloads and any("giay_phep_lai_xe" in p for p in payloads)
+    pressed = reply_of(assistant.say("ambiguous", choice))
+    assert knowledge.catalogue().get("giay_phep_xay_dung")["name"] in pressed
+
+
+def test_an_unknown_procedure_is_not_found_with_suggestions_and_browsing(assistant):
+    answer = assistant.say("unknown", "thủ tục nhận nuôi con nuôi cần giấy tờ gì")
+    assert "không tìm thấy" in reply_of(answer)
+    payloads = [b["payload"] for m in answer for b in m.get("buttons", [])]
+    assert "/browse_procedures" in payloads and len(payloads) >= 2
+    fields = assistant.say("unknown", "/browse_procedures")
+    field_payloads = [b["payload"] for m in fields for b in m.get("buttons", [])]
+    assert '/browse_procedures{"field": "ho_tich"}' in field_payloads
+    listed = assistant.say("unknown", '/browse_procedures{"field": "ho_tich"}')
+    titles = [b["title"] for m in listed for b in m.get("buttons", [])]
+    assert knowledge.catalogue().get("khai_sinh")["name"] in titles
+
+
+def test_overview_has_the_five_buttons(assistant):
+    answer = assistant.say("overview", "thủ tục đăng ký khai sinh như thế nào")
+    titles = [b["title"] for m in answer for b in m.get("buttons", [])]
+    assert titles == list(knowledge.procedure_texts()["aspects"].values())
+
+
+def test_online_question_explains_levels_and_offers_to_start(assistant):
+    levels = reply_of(assistant.say("online", "dịch vụ công mức độ 4 là gì"))
+    assert "toàn trình" in levels.lower() and "mức độ 3" in levels
+    catalogue = knowledge.catalogue()
+    online = [e for e in catalogue.procedures.values() if e["online"]["level"] in ("toan_trinh", "mot_phan")]
+    entry = online[0]
+    answer = assistant.say("online", f"{entry['aliases'][0]} làm online được không")
+    assert entry["online"]["how"] in reply_of(answer)
+    payloads = [b["payload"] for m in answer for b in m.get("buttons", [])]
+    assert f'/start_online_service{{"procedure": "{entry["id"]}"}}' in payloads
+
+
+def test_a_former_district_asks_for_todays_unit_and_a_former_commune_names_it(assistant):
+    answer = assistant.say("place", "đăng ký khai sinh ở huyện Núi Thành thì nộp ở đâu")
+    text = reply_of(answer)
+    assert "Cấp huyện không còn" in text
+    assert len([b for m in answer for b in m.get("buttons", [])]) > 1
+    named = reply_of(assistant.say("place2", "đăng ký khai sinh ở xã Cẩm Kim thì nộp ở đâu"))
+    assert "phường Hội An" in named and "xã Cẩm Kim" in named
+
+
+def test_unverified_facts_say_so(assistant):
+    catalogue = knowledge.catalogue()
+    entry = next(e for e in catalogue.procedures.values() if not e["fee"]["verified"])
+    reply = reply_of(assistant.say("unverified", f"lệ phí {entry['aliases'][0]} bao nhiêu"))
+    assert "chưa được xác minh" in reply
