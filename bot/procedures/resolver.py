@@ -59,12 +59,12 @@ class ProcedureResolver:
         key = self._key(named)
         if not key:
             return Resolution("none", named=named)
-        exact = self.names.get(key)
-        if exact:
-            ids = tuple(sorted(exact))
-            return Resolution("found" if len(ids) == 1 else "ambiguous", ids, named=named)
-        starting = sorted({i for k, ids in self.names.items() if k[: len(key)] == key for i in ids})
-        if len(key) >= 2 and starting:
+        exact = self.names.get(key, set())
+        if len(exact) == 1:
+            return Resolution("found", tuple(exact), named=named)
+        # A shared alias ("giấy phép") is ambiguous among every name it begins.
+        starting = sorted(exact | {i for k, ids in self.names.items() if k[: len(key)] == key for i in ids})
+        if exact or (len(key) >= 2 and starting):
             return Resolution("found" if len(starting) == 1 else "ambiguous", tuple(starting), named=named)
         scored = self._similar(key)
         if scored and scored[0][1] >= FUZZY_MIN and (

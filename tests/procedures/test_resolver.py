@@ -40,3 +40,9 @@ def test_a_question_without_a_name_names_nothing(resolver, text):
 def test_a_name_inside_a_question_is_found(resolver):
     assert resolver.find_in_text("cấp giấy phép xây dựng mất bao lâu").procedure == "giay_phep_xay_dung"
     assert resolver.find_in_text("xin giấy phép ở đâu").status == "ambiguous"
+
+
+def test_a_shared_alias_is_ambiguous_among_every_name_it_begins(resolver):
+    resolution = resolver.resolve("giay phep")
+    assert resolution.status == "ambiguous"
+    assert {"giay_phep_xay_dung", "giay_phep_lai_xe", "ho_kinh_doanh"} <= set(resolution.procedures)
