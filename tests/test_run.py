@@ -67,3 +67,25 @@ def test_missing_model_is_reported():
     )
     assert result.returncode == 2
     assert "make train" in result.stderr
+
+
+def test_a_broken_catalogue_stops_start_up_naming_file_entry_and_field(tmp_path):
+    import shutil
+
+    import yaml
+
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    path = data / "procedures" / "cu_tru.yml"
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del document["procedures"][1]["processing_time"]
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    env = {**os.environ, "DATA_DIR": str(data), "RASA_PORT": str(free_port()),
+           "ACTIONS_PORT": str(free_port()), "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.run", "serve", "--model", str(trained_model())],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "cu_tru.yml" in result.stderr and "entry 1" in result.stderr
+    assert "processing_time" in result.stderr and "nothing started" in result.stderr
