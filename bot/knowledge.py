@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Dict, Optional
+from typing import Dict
 
 from bot.config import load_settings
 from bot.localities import Localities, localities_at
@@ -27,6 +27,11 @@ def procedure_texts() -> dict:
     return read_yaml(load_settings().data_dir / "texts" / "procedures.yml")
 
 
+@lru_cache(maxsize=1)
+def dossier_texts() -> dict:
+    return read_yaml(load_settings().data_dir / "texts" / "dossiers.yml")
+
+
 def catalogue() -> Catalogue:
     return catalogue_at(str(load_settings().procedures_dir))
 
@@ -44,8 +49,3 @@ def resolver() -> ProcedureResolver:
         teencode_table(str(data / "lexicon" / "teencode.yml")),
         read_yaml(data / "lexicon" / "generic_words.yml")["words"],
     )
-
-
-def procedure_name(procedure_id: Optional[str]) -> Optional[str]:
-    entry = catalogue().get(procedure_id)
-    return entry["name"] if entry else None

@@ -110,6 +110,32 @@ def rasa_server(settings: Settings, model: Path) -> Service:
     )
 
 
+def sandbox_server(settings: Settings) -> Service:
+    return Service(
+        name="one-stop sandbox",
+        command=[sys.executable, "-m", "bot.onestop.sandbox", "--port", str(settings.sandbox_port)],
+        health_url=f"http://127.0.0.1:{settings.sandbox_port}/health",
+        address=f"http://localhost:{settings.sandbox_port}/api/v1 (token {settings.onestop_token})",
+        port=settings.sandbox_port,
+    )
+
+
+def notifier_server(settings: Settings) -> Service:
+    return Service(
+        name="notifier",
+        command=[sys.executable, "-m", "bot.notifier", "--port", str(settings.notifier_port)],
+        health_url=f"http://127.0.0.1:{settings.notifier_port}/health",
+        address=f"http://localhost:{settings.notifier_port}/onestop/webhook",
+        port=settings.notifier_port,
+    )
+
+
+def assistant_services(settings: Settings, model: Path) -> List[Service]:
+    """Everything `make run` starts; the sandbox only when no real one-stop system is set."""
+    services = [sandbox_server(settings)] if settings.uses_sandbox else []
+    return services + [action_server(settings), rasa_server(settings, model), notifier_server(settings)]
+
+
 class Supervisor:
     def __init__(self, services: List[Service]) -> None:
         self.services = services
@@ -180,6 +206,7 @@ def _environment(settings: Settings) -> Dict[str, str]:
     env["RASA_TELEMETRY_ENABLED"] = "false"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["ACTIONS_PORT"] = str(settings.actions_port)
+    env["RASA_TOKEN"] = settings.rasa_token  # the notifier calls Rasa's HTTP API with it
     return env
 
 
@@ -224,7 +251,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             )
         return Supervisor([action_server(settings)]).run(env, on_ready=talk)
 
-    services = [action_server(settings), rasa_server(settings, model)]
+    services = assistant_services(settings, model)
 
     def report() -> int:
         print("\nThe assistant is running:", flush=True)

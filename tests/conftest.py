@@ -44,13 +44,20 @@ def agent():
 class Assistant:
     """`python -m bot.run serve` on free ports, talked to over HTTP like a client would."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_env: Dict[str, str] | None = None) -> None:
+        import tempfile
+
         self.rasa_port = free_port()
         self.actions_port = free_port()
+        self.sandbox_port = free_port()
+        self.notifier_port = free_port()
         self.token = "test-token"
-        self.log = open(ROOT / "results" / "test-assistant.log", "w")  # noqa: SIM115
+        self.var = Path(tempfile.mkdtemp(prefix="assistant-var-"))
+        self.log = open(ROOT / "results" / f"test-assistant-{self.rasa_port}.log", "w")  # noqa: SIM115
         env = {**os.environ, "RASA_PORT": str(self.rasa_port), "ACTIONS_PORT": str(self.actions_port),
-               "RASA_TOKEN": self.token, "PYTHONPATH": str(ROOT)}
+               "ONESTOP_SANDBOX_PORT": str(self.sandbox_port), "NOTIFIER_PORT": str(self.notifier_port),
+               "VAR_DIR": str(self.var), "RASA_TOKEN": self.token, "PYTHONPATH": str(ROOT),
+               **(extra_env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot.run", "serve", "--model", str(trained_model())],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
@@ -65,10 +72,10 @@ class Assistant:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"bot.run exited with {self.process.returncode}; see results/test-assistant.log")
+                raise RuntimeError(f"bot.run exited with {self.process.returncode}; see {self.log.name}")
             try:
                 with urllib.request.urlopen(f"{self.url}/status?token={self.token}", timeout=2):
-                    with urllib.request.urlopen(f"http://127.0.0.1:{self.actions_port}/health", timeout=2):
+                    with urllib.request.urlopen(f"http://127.0.0.1:{self.notifier_port}/health", timeout=2):
                         return
             except OSError:
                 time.sleep(0.5)
@@ -98,6 +105,9 @@ class Assistant:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+        import shutil
+
+        shutil.rmtree(self.var, ignore_errors=True)
         return self.process.returncode
 
 

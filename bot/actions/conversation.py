@@ -1,4 +1,4 @@
-"""Conversation core: two-step fallback, handoff to a person, acknowledgements."""
+"""Conversation core: two-step fallback and handoff to a person."""
 
 from __future__ import annotations
 
@@ -98,29 +98,4 @@ class ActionHandoff(Action):
             else response_text(domain, "utter_unverified_contact", **contact)
         )
         dispatcher.utter_message(response="utter_handoff", unverified_note=note, **contact)
-        return []
-
-
-class ActionAcknowledgeRequest(Action):
-    """Says what was understood (intent and procedure) without inventing any fact."""
-
-    def name(self) -> Text:
-        return "action_acknowledge_request"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        label = knowledge.intent_labels().get(intent, intent)
-        named = next(tracker.get_latest_entity_values("procedure"), None)
-        procedure = named or tracker.get_slot("procedure")
-        if procedure:
-            name = knowledge.procedure_name(procedure) or procedure
-            part = response_text(domain, "utter_understood_procedure", procedure_name=name)
-        else:
-            part = response_text(domain, "utter_understood_no_procedure")
-        contact = contact_values(knowledge.province())
-        dispatcher.utter_message(
-            response="utter_understood", intent_label=label, procedure_part=part, **contact
-        )
         return []

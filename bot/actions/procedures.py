@@ -7,13 +7,14 @@ import json
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import knowledge
 from bot.localities import PlaceResolution
 from bot.procedures import answers
 from bot.procedures.resolver import Resolution
+from bot.funnel import record
 
 ASPECT_OF_INTENT = {
     "ask_procedure": "overview",
@@ -77,6 +78,8 @@ class ActionAnswerProcedure(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        if intent == "inform" and next(tracker.get_latest_entity_values("dossier_code"), None):
+            return [FollowupAction("dossier_status_form")]  # a bare code: look it up
         aspect = ASPECT_OF_INTENT.get(intent) or tracker.get_slot("procedure_aspect") or "overview"
         events: List[Dict[Text, Any]] = [SlotSet("procedure_aspect", aspect)]
         resolution = resolve_procedure(tracker)
@@ -106,6 +109,7 @@ class ActionAnswerProcedure(Action):
 
         entry = catalogue.get(resolution.procedure)
         events.append(SlotSet("procedure", entry["id"]))
+        record(tracker, "online_guidance" if aspect == "online" else "procedure_viewed", entry["id"])
         place = resolve_place(tracker)
         if aspect == "agency" and place is not None and place.status == "choose":
             self._ask_place(dispatcher, place, entry)

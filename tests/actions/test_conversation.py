@@ -6,7 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import knowledge
-from bot.actions.conversation import ActionAcknowledgeRequest, ActionClarifyIntent, ActionHandoff
+from bot.actions.conversation import ActionClarifyIntent, ActionHandoff
 
 DOMAIN = yaml.safe_load(open("domain.yml", encoding="utf-8"))
 
@@ -74,17 +74,3 @@ async def test_handoff_gives_hotline_and_office_hours_from_the_profile():
 async def test_a_complaint_is_pointed_to_the_petition_channel():
     messages = await run(ActionHandoff(), tracker("cán bộ thái độ tệ", "complain"))
     assert messages[0]["response"] == "utter_complain_received"
-
-
-async def test_acknowledgement_names_intent_and_procedure_by_official_name():
-    messages = await run(
-        ActionAcknowledgeRequest(),
-        tracker("le phi so do", "ask_fee", entities=[{"entity": "procedure", "value": "cap_so_do"}]),
-    )
-    assert messages[0]["intent_label"] == knowledge.intent_labels()["ask_fee"]
-    assert knowledge.procedure_name("cap_so_do") in messages[0]["procedure_part"]
-
-
-async def test_acknowledgement_without_procedure_says_none_was_named():
-    messages = await run(ActionAcknowledgeRequest(), tracker("mất bao lâu", "ask_processing_time"))
-    assert "chưa nêu" in messages[0]["procedure_part"]

@@ -1,0 +1,36 @@
+"""`python -m bot.onestop.sandbox [--port N] [--db-url URL] [--host H]`: serve the sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import List, Optional
+
+from bot.config import load_settings
+
+from .reference import DEFAULT_PORTAL_URL
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    settings = load_settings()
+    parser = argparse.ArgumentParser(prog="python -m bot.onestop.sandbox",
+                                     description="Sandbox of the one-stop system (docs/sandbox.md).")
+    parser.add_argument("--port", type=int, default=settings.sandbox_port)
+    parser.add_argument("--db-url", default=settings.sandbox_db_url)
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+
+    from .app import create_app  # Sanic loads only when we really serve
+
+    # The portal is not in bot/config.py: only the sandbox builds its links.
+    portal_url = os.environ.get("ONESTOP_PORTAL_URL") or DEFAULT_PORTAL_URL
+    app = create_app(args.db_url, settings.onestop_token, portal_url)
+    print(f"one-stop sandbox on http://{args.host}:{args.port} (database {args.db_url})", flush=True)
+    # One worker: fault state lives in memory and SQLite wants a single writer.
+    app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The assistant's own database: dossier subscriptions, lookup rate limits, funnel events."""

@@ -1,0 +1,125 @@
+"""Engines and the repository functions the actions and the notifier use."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from typing import List, Optional
+
+from sqlalchemy import and_, create_engine, delete, func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot.store.models import delivered_events, funnel_events, metadata, subscriptions, verification_failures
+
+FUNNEL_STAGES = ("procedure_viewed", "online_guidance", "draft_created", "submitted")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@lru_cache(maxsize=4)
+def engine_for(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True, pool_pre_ping=True)
+    metadata.create_all(engine)  # embedded default; production runs migrations (issue 8)
+    return engine
+
+
+# -- lookups: too many failed verifications lock a sender out --------------------------
+
+def record_failed_verification(engine: Engine, sender_id: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(insert(verification_failures).values(sender_id=sender_id, at=now()))
+
+
+def failed_verifications_since(engine: Engine, sender_id: str, since: dt.datetime) -> int:
+    with engine.connect() as connection:
+        return connection.execute(
+            select(func.count()).select_from(verification_failures).where(
+                and_(verification_failures.c.sender_id == sender_id, verification_failures.c.at >= since)
+            )
+        ).scalar_one()
+
+
+def clear_failed_verifications(engine: Engine, sender_id: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(delete(verification_failures).where(verification_failures.c.sender_id == sender_id))
+
+
+# -- subscriptions -------------------------------------------------------------------------
+
+def subscribe(engine: Engine, sender_id: str, channel: str, dossier_code: str) -> None:
+    with engine.begin() as connection:
+        changed = connection.execute(
+            update(subscriptions)
+            .where(and_(subscriptions.c.sender_id == sender_id, subscriptions.c.dossier_code == dossier_code))
+            .values(active=True, channel=channel, ended_at=None)
+        ).rowcount
+        if not changed:
+            connection.execute(insert(subscriptions).values(
+                sender_id=sender_id, channel=channel, dossier_code=dossier_code, active=True, created_at=now()))
+
+
+def unsubscribe(engine: Engine, sender_id: str, dossier_code: Optional[str] = None) -> List[str]:
+    """End one subscription (or all of the sender's); returns the codes ended."""
+    condition = and_(subscriptions.c.sender_id == sender_id, subscriptions.c.active.is_(True))
+    if dossier_code:
+        condition = and_(condition, subscriptions.c.dossier_code == dossier_code)
+    with engine.begin() as connection:
+        codes = list(connection.execute(select(subscriptions.c.dossier_code).where(condition)).scalars())
+        connection.execute(update(subscriptions).where(condition).values(active=False, ended_at=now()))
+    return codes
+
+
+def subscribers(engine: Engine, dossier_code: str) -> List[dict]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(subscriptions.c.sender_id, subscriptions.c.channel).where(
+                and_(subscriptions.c.dossier_code == dossier_code, subscriptions.c.active.is_(True)))
+        ).mappings()
+        return [dict(row) for row in rows]
+
+
+def active_codes(engine: Engine, sender_id: str) -> List[str]:
+    with engine.connect() as connection:
+        return list(connection.execute(
+            select(subscriptions.c.dossier_code).where(
+                and_(subscriptions.c.sender_id == sender_id, subscriptions.c.active.is_(True)))
+        ).scalars())
+
+
+def first_delivery(engine: Engine, event_id: str) -> bool:
+    """True the first time an event id is seen: the one-stop system retries deliveries."""
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(delivered_events).values(event_id=event_id, at=now()))
+        return True
+    except IntegrityError:
+        return False
+
+
+# -- funnel --------------------------------------------------------------------------------
+
+def record_funnel(engine: Engine, stage: str, sender_id: str, procedure_id: str,
+                  channel: Optional[str] = None, field: Optional[str] = None,
+                  locality: Optional[str] = None, dossier_code: Optional[str] = None) -> None:
+    if stage not in FUNNEL_STAGES:
+        raise ValueError(f"unknown funnel stage {stage!r}")
+    with engine.begin() as connection:
+        connection.execute(insert(funnel_events).values(
+            stage=stage, sender_id=sender_id, procedure_id=procedure_id, channel=channel,
+            field=field, locality=locality, dossier_code=dossier_code, at=now()))
+
+
+def funnel_for_code(engine: Engine, dossier_code: str) -> Optional[dict]:
+    """The draft_created event of a dossier, to attribute its submission."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(funnel_events).where(and_(funnel_events.c.dossier_code == dossier_code,
+                                             funnel_events.c.stage == "draft_created"))
+        ).mappings().first()
+        return dict(row) if row else None

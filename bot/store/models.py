@@ -1,0 +1,48 @@
+"""Tables of the assistant's database (SQLAlchemy 1.4 in 2.0 style)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table,
+                        UniqueConstraint, Index)
+
+metadata = MetaData()
+
+subscriptions = Table(
+    "subscriptions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(128), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("dossier_code", String(32), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    UniqueConstraint("sender_id", "dossier_code", name="uq_subscription_sender_code"),
+)
+
+verification_failures = Table(
+    "verification_failures", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(128), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_verification_failures_sender_at", "sender_id", "at"),
+)
+
+delivered_events = Table(
+    "delivered_events", metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+funnel_events = Table(
+    "funnel_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(128), nullable=False),
+    Column("channel", String(32)),
+    Column("procedure_id", String(64), nullable=False),
+    Column("field", String(64)),
+    Column("locality", String(128)),
+    Column("stage", String(32), nullable=False),
+    Column("dossier_code", String(32)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_funnel_events_stage_at", "stage", "at"),
+)
