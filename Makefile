@@ -18,7 +18,7 @@ export PYTHONWARNINGS := ignore
 export ACTIONS_PORT ?= 5055
 export RASA_PORT ?= 5005
 
-.PHONY: help install train run shell test eval validate unit core nlu-check lock clean measure
+.PHONY: help install train run shell test eval validate unit core nlu-check lock clean measure browser
 
 help:
 	@echo "make run    install, train if needed, start the assistant (Ctrl-C stops it)"
@@ -69,7 +69,15 @@ core: install train
 nlu-check: install train
 	$(PY) -m scripts.eval_nlu --model $(MODEL) --enforce
 
-test: validate train unit core nlu-check
+# Headless Chromium for the widget's browser tests (Debian's packages; Playwright cannot
+# download its own browsers here).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "… installing Debian's chromium for the browser tests"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	fi
+
+test: validate train browser unit core nlu-check
 
 # The project pipeline against Rasa's stock one, trained on the same data (slow: DIET).
 eval: install train

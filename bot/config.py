@@ -50,6 +50,24 @@ class Settings:
     notifier_port: int
     notifier_public_url: str
     webhook_secret: str
+    # Channels. Telegram and Zalo start only when their secrets are set.
+    telegram_token: str
+    telegram_mode: str            # polling (default) | webhook
+    telegram_webhook_url: str     # public URL Telegram calls in webhook mode
+    telegram_secret_token: str    # echoed by Telegram in X-Telegram-Bot-Api-Secret-Token
+    telegram_api_url: str         # Bot API base (a local fake in tests)
+    zalo_app_id: str
+    zalo_app_secret: str
+    zalo_oa_secret_key: str       # signs webhooks; not the app secret
+    zalo_access_token: str
+    zalo_refresh_token: str
+    zalo_api_url: str
+    zalo_oauth_url: str
+    web_port: int                 # website widget and its demo page
+
+    @property
+    def var_dir(self) -> Path:
+        return VAR
 
     @property
     def uses_sandbox(self) -> bool:
@@ -87,4 +105,17 @@ def load_settings() -> Settings:
         notifier_port=_int("NOTIFIER_PORT", 5056),
         notifier_public_url=os.environ.get("NOTIFIER_PUBLIC_URL", ""),
         webhook_secret=os.environ.get("ONESTOP_WEBHOOK_SECRET", "sandbox-webhook-secret"),
+        telegram_token=os.environ.get("TELEGRAM_TOKEN", ""),
+        telegram_mode=os.environ.get("TELEGRAM_MODE", "polling"),
+        telegram_webhook_url=os.environ.get("TELEGRAM_WEBHOOK_URL", ""),
+        telegram_secret_token=os.environ.get("TELEGRAM_SECRET_TOKEN", ""),
+        telegram_api_url=os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org/bot"),
+        zalo_app_id=os.environ.get("ZALO_APP_ID", ""),
+        zalo_app_secret=os.environ.get("ZALO_APP_SECRET", ""),
+        zalo_oa_secret_key=os.environ.get("ZALO_OA_SECRET_KEY", ""),
+        zalo_access_token=os.environ.get("ZALO_ACCESS_TOKEN", ""),
+        zalo_refresh_token=os.environ.get("ZALO_REFRESH_TOKEN", ""),
+        zalo_api_url=os.environ.get("ZALO_API_URL", "https://openapi.zalo.me"),
+        zalo_oauth_url=os.environ.get("ZALO_OAUTH_URL", "https://oauth.zaloapp.com"),
+        web_port=_int("WEB_PORT", 8080),
     )

@@ -97,12 +97,39 @@ def action_server(settings: Settings) -> Service:
     )
 
 
+def channel_credentials(settings: Settings) -> Dict[str, Optional[dict]]:
+    """The input channels of this run: Telegram and Zalo only when their secrets are set.
+
+    Channels read their settings from the environment (bot/config.py), so no secret is
+    written to disk here.
+    """
+    channels: Dict[str, Optional[dict]] = {
+        "bot.channels.rest.CitizenRestInput": None,
+        "socketio": {"user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered",
+                     "session_persistence": True},
+    }
+    if settings.telegram_token:
+        channels["bot.channels.telegram.TelegramInput"] = None
+    if settings.zalo_oa_secret_key:
+        channels["bot.channels.zalo.ZaloInput"] = None
+    return channels
+
+
+def write_credentials(settings: Settings) -> Path:
+    import yaml
+
+    path = settings.var_dir / "credentials.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(channel_credentials(settings), sort_keys=False), encoding="utf-8")
+    return path
+
+
 def rasa_server(settings: Settings, model: Path) -> Service:
     return Service(
         name="Rasa server",
         command=[_bin("rasa"), "run", "--enable-api", "--auth-token", settings.rasa_token,
                  "--port", str(settings.rasa_port), "--model", str(model),
-                 "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+                 "--credentials", str(write_credentials(settings)), "--endpoints", "endpoints.yml",
                  "--cors", "*"],
         health_url=f"http://127.0.0.1:{settings.rasa_port}/status?token={settings.rasa_token}",
         address=f"http://localhost:{settings.rasa_port}/webhooks/rest/webhook",

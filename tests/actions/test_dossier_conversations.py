@@ -168,3 +168,32 @@ def test_a_procedure_that_is_not_online_says_where_to_go(assistant):
 def test_account_and_payment_help(assistant):
     assert "VNeID" in texts(assistant.say("help", "quên mật khẩu đăng nhập dịch vụ công"))
     assert "Thanh toán" in texts(assistant.say("help", "thanh toán lệ phí online bằng cách nào"))
+
+
+def test_the_online_funnel_is_recorded_up_to_submission(assistant, sandbox):
+    from sqlalchemy import create_engine, select
+
+    from bot.store.models import funnel_events
+
+    assistant.say("funnel", "đăng ký tạm trú làm online được không")
+    assistant.say("funnel", "tôi muốn nộp hồ sơ tạm trú trực tuyến")
+    assistant.say("funnel", "có")
+    assistant.say("funnel", "Phạm Thị Dung")
+    assistant.say("funnel", "0905000111")
+    assistant.say("funnel", "bỏ qua")
+    reply = texts(assistant.say("funnel", "/affirm"))
+    code = next(word for word in reply.split() if word.count("-") == 2 and "." in word)
+    sandbox.submit(code)
+    engine = create_engine(f"sqlite:///{assistant.var / 'assistant.db'}", future=True)
+    deadline, stages = time.monotonic() + 15, []
+    while time.monotonic() < deadline and "submitted" not in stages:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(funnel_events.c.stage, funnel_events.c.procedure_id)
+                .where(funnel_events.c.sender_id == "funnel").order_by(funnel_events.c.id)
+            ).all()
+        stages = [stage for stage, _ in rows]
+        time.sleep(0.3)
+    assert {"online_guidance", "draft_created", "submitted"} <= set(stages)
+    assert all(procedure == "tam_tru" for _, procedure in rows)
+    assert stages.index("draft_created") < stages.index("submitted")

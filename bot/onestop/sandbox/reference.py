@@ -20,6 +20,7 @@ STATUS_LABELS = {
     10: "Đã trả kết quả",
 }
 DRAFT, REGISTERED, RECEIVED, MISSING_DOCUMENTS = 0, 1, 2, 5
+SUBMITTED_ONLINE_NOTE = "Nộp trực tuyến qua Cổng dịch vụ công"
 
 PROCEDURE_NAMES = {
     "khai_sinh": "Đăng ký khai sinh",

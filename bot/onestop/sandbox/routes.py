@@ -10,11 +10,8 @@ from sanic.response import HTTPResponse, empty, raw
 
 from . import store, validation
 from .errors import ApiError
-from .reference import DRAFT, REGISTERED, status_json, to_wire
+from .reference import DRAFT, REGISTERED, SUBMITTED_ONLINE_NOTE, status_json, to_wire
 from .webhooks import status_changed_event
-
-SUBMITTED_NOTE = "Công dân nộp hồ sơ trên Cổng dịch vụ công"
-
 
 def reply(body: Any, status: int = 200) -> HTTPResponse:
     # ensure_ascii=False keeps Vietnamese readable in curl and logs; it is still valid JSON.
@@ -92,7 +89,7 @@ async def sandbox_change_status(request: Request, code: str) -> HTTPResponse:
 
 
 async def sandbox_submit(request: Request, code: str) -> HTTPResponse:
-    return _transition(request, validation.dossier_code(code), REGISTERED, SUBMITTED_NOTE, [],
+    return _transition(request, validation.dossier_code(code), REGISTERED, SUBMITTED_ONLINE_NOTE, [],
                        only_from=DRAFT)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .models import Dossier, StatusChange
-from .reference import LOCAL_TZ, PORTAL_AGENCY_NAME, from_wire, procedure_name
+from .reference import LOCAL_TZ, PORTAL_AGENCY_NAME, SUBMITTED_ONLINE_NOTE, from_wire, procedure_name
 from .store import continue_url
 
 # (days before today, local "HH:MM", status, note)
@@ -36,22 +36,20 @@ class Demo:
     missing_documents: List[str] = field(default_factory=list)
 
 
-SUBMITTED_ONLINE = "Nộp trực tuyến qua Cổng dịch vụ công"
-
 DEMOS: List[Demo] = [
     Demo("000.00.00.H46-261124-0003", "khai_sinh", PORTAL_AGENCY_NAME,
          ("Trần Thị Mỹ Linh", "0905318442", "049190004512"), "phường Hội An Tây", "telegram",
          [(2, "10:05", 0, None)]),
     Demo("000.00.21.H46-261125-0012", "ket_hon", "Ủy ban nhân dân xã Núi Thành",
          ("Lê Văn Hùng", "0935204117", "049092001836"), "xã Núi Thành", "portal",
-         [(1, "20:40", 1, SUBMITTED_ONLINE)]),
+         [(1, "20:40", 1, SUBMITTED_ONLINE_NOTE)]),
     Demo("000.31.05.H46-261124-0021", "tam_tru", "Công an phường Tam Kỳ",
          ("Phạm Minh Tuấn", "0772415903", "049200007741"), "phường Tam Kỳ", "portal",
-         [(2, "08:40", 1, SUBMITTED_ONLINE), (2, "09:12", 2, None)],
+         [(2, "08:40", 1, SUBMITTED_ONLINE_NOTE), (2, "09:12", 2, None)],
          due_in_days=2),
     Demo("000.31.11.H46-261120-0008", "thuong_tru", "Công an xã Thăng Bình",
          ("Nguyễn Thị Hoa", "0968772150", "049185003367"), "xã Thăng Bình", "portal",
-         [(6, "14:20", 1, SUBMITTED_ONLINE),
+         [(6, "14:20", 1, SUBMITTED_ONLINE_NOTE),
           (5, "09:30", 3, "Giấy tờ chứng minh chỗ ở hợp pháp không đúng quy định; đề nghị nộp lại hồ sơ.")]),
     Demo("000.00.14.H46-261123-0015", "ho_kinh_doanh", "Ủy ban nhân dân phường Điện Bàn",
          ("Võ Văn Phúc", "0913560284", "049088002519"), "phường Điện Bàn", "counter",
@@ -65,7 +63,7 @@ DEMOS: List[Demo] = [
          due_in_days=-6),
     Demo("000.00.12.H46-261117-0031", "giay_phep_xay_dung", "Ủy ban nhân dân phường Hội An",
          ("Đặng Thị Thu Hà", "0326918075", "049194006630"), "phường Hội An", "portal",
-         [(9, "15:10", 1, SUBMITTED_ONLINE), (9, "16:00", 2, None), (8, "08:30", 4, None),
+         [(9, "15:10", 1, SUBMITTED_ONLINE_NOTE), (9, "16:00", 2, None), (8, "08:30", 4, None),
           (2, "10:45", 5, "Hồ sơ còn thiếu giấy tờ; đề nghị bổ sung trong 5 ngày làm việc.")],
          due_in_days=3,
          missing_documents=[
@@ -80,7 +78,7 @@ DEMOS: List[Demo] = [
          due_in_days=1),
     Demo("000.31.00.H46-261116-0042", "ly_lich_tu_phap", "Công an thành phố Đà Nẵng",
          ("Ngô Thị Kim Oanh", "0702663918", "049198002045"), "phường Hội An Đông", "portal",
-         [(10, "07:55", 1, SUBMITTED_ONLINE), (10, "08:30", 2, None), (9, "09:00", 4, None),
+         [(10, "07:55", 1, SUBMITTED_ONLINE_NOTE), (10, "08:30", 2, None), (9, "09:00", 4, None),
           (4, "11:20", 7, "Công dân đề nghị rút hồ sơ để khai lại thông tin.")],
          due_in_days=0),
     Demo("000.00.19.H46-260915-0006", "cap_so_do", "Ủy ban nhân dân xã Đại Lộc",

@@ -20,7 +20,7 @@ from .reference import (DRAFT, MISSING_DOCUMENTS, PORTAL_AGENCY_CODE, PORTAL_AGE
                         REGISTERED, local_today, procedure_name, status_json, to_wire, utcnow)
 from .validation import DraftRequest, SandboxDossier
 
-DEFAULT_AGENCY_CODE = "000.00.12.H46"
+DEFAULT_AGENCY_CODE = "000.00.01.H46"
 DEFAULT_AGENCY_NAME = "Trung tâm Phục vụ hành chính công thành phố Đà Nẵng"
 # A sandbox dossier created without an applicant still needs verification values.
 SANDBOX_PHONE, SANDBOX_ID_NUMBER = "0900000000", "000000000000"

@@ -277,6 +277,8 @@ def fault(body: Dict[str, Any]) -> Fault:
     delay = body.get("delay_s", 0.0)
     if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= MAX_FAULT_DELAY_S:
         fields.fail("delay_s", f"must be a number from 0 to {MAX_FAULT_DELAY_S:g}")
+    elif mode == "slow" and not delay:
+        fields.fail("delay_s", "required, above 0, with mode slow")
     if fields.errors:
         raise invalid(fields.errors)
     return Fault(mode, float(delay))
