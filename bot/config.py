@@ -64,6 +64,11 @@ class Settings:
     zalo_api_url: str
     zalo_oauth_url: str
     web_port: int                 # website widget and its demo page
+    # Staff analytics web app.
+    staff_port: int
+    staff_secure_cookies: bool    # add `Secure` to the session cookie (behind HTTPS)
+    retention_days: int           # conversations older than this are deleted or anonymised
+    tracker_db_url: str           # Rasa's SQL tracker store, read by the analytics
 
     @property
     def var_dir(self) -> Path:
@@ -84,6 +89,17 @@ class Settings:
     @property
     def intent_labels(self) -> Path:
         return self.data_dir / "texts" / "intents.yml"
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"Setting {name}={raw!r} is not true or false")
 
 
 def load_settings() -> Settings:
@@ -118,4 +134,8 @@ def load_settings() -> Settings:
         zalo_api_url=os.environ.get("ZALO_API_URL", "https://openapi.zalo.me"),
         zalo_oauth_url=os.environ.get("ZALO_OAUTH_URL", "https://oauth.zaloapp.com"),
         web_port=_int("WEB_PORT", 8080),
+        staff_port=_int("STAFF_PORT", 8090),
+        staff_secure_cookies=_bool("STAFF_SECURE_COOKIES", False),
+        retention_days=_int("RETENTION_DAYS", 365),
+        tracker_db_url=os.environ.get("TRACKER_DB_URL", f"sqlite:///{VAR / 'rasa-tracker.db'}"),
     )

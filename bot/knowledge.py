@@ -32,6 +32,11 @@ def dossier_texts() -> dict:
     return read_yaml(load_settings().data_dir / "texts" / "dossiers.yml")
 
 
+@lru_cache(maxsize=1)
+def feedback_texts() -> dict:
+    return read_yaml(load_settings().data_dir / "texts" / "feedback.yml")
+
+
 def catalogue() -> Catalogue:
     return catalogue_at(str(load_settings().procedures_dir))
 

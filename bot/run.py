@@ -233,6 +233,8 @@ def _environment(settings: Settings) -> Dict[str, str]:
     env["RASA_TELEMETRY_ENABLED"] = "false"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["ACTIONS_PORT"] = str(settings.actions_port)
+    env["VAR_DIR"] = str(settings.var_dir)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
     env["RASA_TOKEN"] = settings.rasa_token  # the notifier calls Rasa's HTTP API with it
     return env
 

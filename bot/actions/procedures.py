@@ -161,6 +161,12 @@ class ActionAnswerProcedure(Action):
                 buttons = [{"title": texts["start_online_button"],
                             "payload": payload("start_online_service", procedure=entry["id"])}]
         dispatcher.utter_message(response=RESPONSE_OF_ASPECT[aspect], buttons=buttons, **values)
+        if aspect != "overview":
+            ratings = knowledge.feedback_texts()["ratings"]
+            dispatcher.utter_message(response="utter_ask_rating", buttons=[
+                {"title": title, "payload": payload("rate_answer", rating=key)}
+                for key, title in ratings.items()
+            ])
 
 
 class ActionBrowseProcedures(Action):

@@ -11,7 +11,8 @@ from sqlalchemy import and_, create_engine, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.store.models import delivered_events, funnel_events, metadata, subscriptions, verification_failures
+from bot.store.models import (answer_ratings, delivered_events, funnel_events, metadata,
+                              offline_reasons, subscriptions, verification_failures)
 
 FUNNEL_STAGES = ("procedure_viewed", "online_guidance", "draft_created", "submitted")
 
@@ -123,3 +124,29 @@ def funnel_for_code(engine: Engine, dossier_code: str) -> Optional[dict]:
                                              funnel_events.c.stage == "draft_created"))
         ).mappings().first()
         return dict(row) if row else None
+
+
+# -- why offline, and ratings --------------------------------------------------------------
+
+OFFLINE_REASONS = ("no_vneid", "dont_know_how", "no_scanner", "want_in_person", "not_online", "other")
+RATINGS = ("useful", "not_useful")
+
+
+def record_offline_reason(engine: Engine, sender_id: str, reason: str, procedure_id: Optional[str],
+                          channel: Optional[str], field: Optional[str], locality: Optional[str]) -> None:
+    if reason not in OFFLINE_REASONS:
+        raise ValueError(f"unknown offline reason {reason!r}")
+    with engine.begin() as connection:
+        connection.execute(insert(offline_reasons).values(
+            sender_id=sender_id, reason=reason, procedure_id=procedure_id, channel=channel,
+            field=field, locality=locality, at=now()))
+
+
+def record_rating(engine: Engine, sender_id: str, rating: str, intent: Optional[str],
+                  procedure_id: Optional[str], channel: Optional[str]) -> None:
+    if rating not in RATINGS:
+        raise ValueError(f"unknown rating {rating!r}")
+    with engine.begin() as connection:
+        connection.execute(insert(answer_ratings).values(
+            sender_id=sender_id, rating=rating, intent=intent, procedure_id=procedure_id,
+            channel=channel, at=now()))

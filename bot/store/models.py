@@ -46,3 +46,28 @@ funnel_events = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_funnel_events_stage_at", "stage", "at"),
 )
+
+# Why a citizen did not take the online path (asked when they decline it).
+offline_reasons = Table(
+    "offline_reasons", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(128), nullable=False),
+    Column("channel", String(32)),
+    Column("procedure_id", String(64)),
+    Column("field", String(64)),
+    Column("locality", String(128)),
+    Column("reason", String(32), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# "Câu trả lời có hữu ích không?" answers, per intent and procedure of the rated answer.
+answer_ratings = Table(
+    "answer_ratings", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(128), nullable=False),
+    Column("channel", String(32)),
+    Column("intent", String(64)),
+    Column("procedure_id", String(64)),
+    Column("rating", String(16), nullable=False),  # useful | not_useful
+    Column("at", DateTime(timezone=True), nullable=False),
+)

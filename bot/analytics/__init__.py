@@ -1,0 +1,1 @@
+"""Staff analytics: tracker events ingested into the app database, masked, and aggregated."""

@@ -1,0 +1,28 @@
+"""The two databases of the analytics: the app database (its tables) and Rasa's tracker store."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+
+from bot.analytics.models import metadata
+from bot.store.db import engine_for
+
+
+@lru_cache(maxsize=4)
+def app_engine(url: str) -> Engine:
+    """The assistant's database with the analytics tables (embedded default: create_all)."""
+    engine = engine_for(url)
+    metadata.create_all(engine)
+    return engine
+
+
+@lru_cache(maxsize=4)
+def tracker_engine(url: str) -> Engine:
+    """Rasa's tracker store: read, and pruned by retention; its schema belongs to Rasa."""
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(url, future=True, pool_pre_ping=True)

@@ -1,0 +1,257 @@
+"""Incremental ingestion of Rasa's tracker events into the analytics tables.
+
+Each batch reads only the events with an id above the checkpoint and is written in one
+transaction with the new checkpoint, so a crash or a second run never counts an event
+twice. The checkpoint row is updated first in that transaction: it serialises concurrent
+runs (the app's background task, `python -m bot.analytics ingest`) on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from sqlalchemy import insert, inspect, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot.analytics.masking import mask_message, mask_text, prompt_of
+from bot.analytics.models import checkpoint, conversations, handoffs, lookups, messages, tracker_events
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "tracker"
+BATCH_SIZE = 500
+LOCAL_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Việt Nam: UTC+7, no daylight saving
+FALLBACK_INTENT = "nlu_fallback"
+CLARIFY_ACTION = "action_clarify_intent"
+HANDOFF_INTENTS = ("human_handoff", "complain")
+LOOKUP_OUTCOMES = ("found", "not_found", "verification_failed", "system_down")
+
+
+@dataclass
+class IngestResult:
+    events: int = 0
+    batches: int = 0
+    last_event_id: int = 0
+
+
+def utc(moment: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    """SQLite gives naive datetimes back: everything stored here is UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(LOCAL_TZ).date()
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def read_checkpoint(engine: Engine) -> int:
+    with engine.connect() as connection:
+        value = connection.execute(
+            select(checkpoint.c.last_event_id).where(checkpoint.c.source == SOURCE)).scalar()
+    return int(value or 0)
+
+
+def _ensure_checkpoint(engine: Engine) -> None:
+    with engine.connect() as connection:
+        exists = connection.execute(
+            select(checkpoint.c.source).where(checkpoint.c.source == SOURCE)).first()
+    if exists:
+        return
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(checkpoint).values(source=SOURCE, last_event_id=0, updated_at=now()))
+    except IntegrityError:
+        pass  # another run created it
+
+
+def ingest(app: Engine, tracker: Engine, batch_size: int = BATCH_SIZE,
+           max_batches: Optional[int] = None) -> IngestResult:
+    """Read the tracker events added since the last run; returns how many were read."""
+    result = IngestResult()
+    if not inspect(tracker).has_table(tracker_events.name):
+        return result  # Rasa has not stored a conversation yet
+    _ensure_checkpoint(app)
+    while max_batches is None or result.batches < max_batches:
+        with app.begin() as connection:
+            # Taking the checkpoint row's write lock first serialises concurrent runs.
+            connection.execute(update(checkpoint).where(checkpoint.c.source == SOURCE).values(updated_at=now()))
+            last = int(connection.execute(
+                select(checkpoint.c.last_event_id).where(checkpoint.c.source == SOURCE)).scalar() or 0)
+            with tracker.connect() as source:
+                rows = source.execute(
+                    select(tracker_events).where(tracker_events.c.id > last)
+                    .order_by(tracker_events.c.id).limit(batch_size)
+                ).mappings().all()
+            result.last_event_id = last
+            if not rows:
+                break
+            _Batch(connection).run(rows)
+            result.last_event_id = int(rows[-1]["id"])
+            connection.execute(update(checkpoint).where(checkpoint.c.source == SOURCE)
+                               .values(last_event_id=result.last_event_id, updated_at=now()))
+        result.events += len(rows)
+        result.batches += 1
+        if len(rows) < batch_size:
+            break
+    return result
+
+
+class _Batch:
+    """One batch of tracker events, turned into rows of the analytics tables."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.conversations: Dict[str, Dict[str, Any]] = {}
+        self.new_messages: Dict[int, Dict[str, Any]] = {}
+        self.old_message_changes: Dict[int, Dict[str, Any]] = {}
+        self.new_handoffs: List[Dict[str, Any]] = []
+        self.new_lookups: List[Dict[str, Any]] = []
+
+    def run(self, rows) -> None:
+        senders = sorted({row["sender_id"] for row in rows})
+        for row in self.connection.execute(
+                select(conversations).where(conversations.c.sender_id.in_(senders))).mappings():
+            conversation = dict(row)
+            for key in ("first_at", "last_at", "last_user_at"):
+                conversation[key] = utc(conversation[key])
+            self.conversations[conversation["sender_id"]] = conversation
+        for row in rows:
+            try:
+                data = json.loads(row["data"] or "{}")
+            except (TypeError, ValueError):
+                logger.warning("tracker event %s is not JSON; skipped", row["id"])
+                continue
+            timestamp = row["timestamp"] if row["timestamp"] is not None else data.get("timestamp")
+            if timestamp is None:
+                continue
+            at = dt.datetime.fromtimestamp(float(timestamp), dt.timezone.utc)
+            conversation = self._conversation(row["sender_id"], at)
+            handler = getattr(self, f"_on_{row['type_name']}", None)
+            if handler:
+                handler(row, data, conversation, at)
+        self._write()
+
+    def _conversation(self, sender_id: str, at: dt.datetime) -> Dict[str, Any]:
+        conversation = self.conversations.get(sender_id)
+        if conversation is None:
+            values = {"sender_id": sender_id, "channel": None, "first_at": at, "last_at": at,
+                      "first_day": local_day(at), "last_day": local_day(at), "message_count": 0,
+                      "procedure": None, "locality": None, "last_user_event_id": None,
+                      "last_user_at": None, "awaiting_reply": False, "prompt": None}
+            new_id = self.connection.execute(insert(conversations).values(**values)).inserted_primary_key[0]
+            conversation = {"id": new_id, **values}
+            self.conversations[sender_id] = conversation
+        return conversation
+
+    def _change_message(self, event_id: Optional[int], **changes: Any) -> None:
+        if event_id is None:
+            return
+        if event_id in self.new_messages:
+            self.new_messages[event_id].update(changes)
+        else:
+            self.old_message_changes.setdefault(event_id, {}).update(changes)
+
+    @staticmethod
+    def _touch(conversation: Dict[str, Any], at: dt.datetime) -> None:
+        if at > conversation["last_at"]:
+            conversation["last_at"], conversation["last_day"] = at, local_day(at)
+        if at < conversation["first_at"]:
+            conversation["first_at"], conversation["first_day"] = at, local_day(at)
+
+    def _message(self, row, conversation, at, actor: str, **facts: Any) -> Dict[str, Any]:
+        message = {"event_id": int(row["id"]), "conversation_id": conversation["id"],
+                   "sender_id": row["sender_id"], "actor": actor, "channel": conversation["channel"],
+                   "at": at, "day": local_day(at), "intent": None, "confidence": None,
+                   "procedure": None, "locality": None, "fallback": False, "text": None,
+                   "latency_ms": None}
+        message.update(facts)
+        self.new_messages[message["event_id"]] = message
+        return message
+
+    # -- one handler per Rasa event type ------------------------------------------------
+
+    def _on_user(self, row, data, conversation, at) -> None:
+        parse = data.get("parse_data") or {}
+        intent = (parse.get("intent") or {}).get("name") or row["intent_name"]
+        confidence = (parse.get("intent") or {}).get("confidence")
+        channel = data.get("input_channel") or conversation["channel"]
+        if not conversation["channel"] and channel:
+            conversation["channel"] = channel
+        prompt = conversation["prompt"]
+        text = mask_message(data.get("text"), prompt)
+        # The answer to a form question is read from the text: not a failure to understand.
+        fallback = intent == FALLBACK_INTENT and prompt is None
+        self._message(row, conversation, at, "user", channel=channel, intent=intent,
+                      confidence=float(confidence) if confidence is not None else None,
+                      procedure=conversation["procedure"], locality=conversation["locality"],
+                      fallback=fallback, text=text)
+        if intent in HANDOFF_INTENTS:
+            self.new_handoffs.append({
+                "event_id": int(row["id"]), "conversation_id": conversation["id"],
+                "sender_id": row["sender_id"], "channel": channel, "kind": intent, "at": at,
+                "day": local_day(at), "procedure": conversation["procedure"], "text": text})
+        conversation.update(prompt=None, last_user_event_id=int(row["id"]), last_user_at=at,
+                            awaiting_reply=True, message_count=conversation["message_count"] + 1)
+        self._touch(conversation, at)
+
+    def _on_bot(self, row, data, conversation, at) -> None:
+        metadata = data.get("metadata") or {}
+        latency = None
+        if conversation["awaiting_reply"] and conversation["last_user_at"] is not None:
+            latency = max(0.0, (at - conversation["last_user_at"]).total_seconds() * 1000.0)
+            self._change_message(conversation["last_user_event_id"], latency_ms=latency)
+            conversation["awaiting_reply"] = False
+        self._message(row, conversation, at, "bot", text=mask_text(data.get("text")))
+        conversation["prompt"] = prompt_of(data.get("text"), metadata.get("utter_action"))
+        self._touch(conversation, at)
+
+    def _on_action(self, row, data, conversation, at) -> None:
+        name = data.get("name") or row["action_name"]
+        if name == CLARIFY_ACTION and conversation["last_user_event_id"] is not None:
+            self._change_message(conversation["last_user_event_id"], fallback=True)
+
+    def _on_slot(self, row, data, conversation, at) -> None:
+        name, value = data.get("name"), data.get("value")
+        if name in ("procedure", "locality"):
+            value = str(value)[:255] if value not in (None, "") else None
+            conversation[name] = value
+            # The slot set after a message says what that message was about.
+            if value is not None and conversation["last_user_event_id"] is not None:
+                self._change_message(conversation["last_user_event_id"], **{name: value})
+        elif name == "lookup_outcome" and value in LOOKUP_OUTCOMES:
+            self.new_lookups.append({
+                "event_id": int(row["id"]), "conversation_id": conversation["id"],
+                "sender_id": row["sender_id"], "channel": conversation["channel"],
+                "outcome": value, "at": at, "day": local_day(at)})
+
+    def _on_restart(self, row, data, conversation, at) -> None:
+        conversation.update(procedure=None, locality=None, prompt=None)
+
+    def _on_session_started(self, row, data, conversation, at) -> None:
+        conversation["prompt"] = None
+
+    # -- writing ------------------------------------------------------------------------
+
+    def _write(self) -> None:
+        connection = self.connection
+        if self.new_messages:
+            connection.execute(insert(messages), list(self.new_messages.values()))
+        for event_id, changes in self.old_message_changes.items():
+            connection.execute(update(messages).where(messages.c.event_id == event_id).values(**changes))
+        if self.new_handoffs:
+            connection.execute(insert(handoffs), self.new_handoffs)
+        if self.new_lookups:
+            connection.execute(insert(lookups), self.new_lookups)
+        for conversation in self.conversations.values():
+            values = {k: v for k, v in conversation.items() if k not in ("id", "sender_id")}
+            connection.execute(update(conversations).where(conversations.c.id == conversation["id"]).values(**values))

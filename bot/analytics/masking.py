@@ -1,0 +1,160 @@
+"""Personal data out of the text staff read: phone numbers, ID numbers, verification values
+and names become «***».
+
+Two kinds of masking: by shape (phone numbers, 12-digit ID numbers, "tên tôi là …") in any
+message, and by context: the answer to a form question (the applicant's name, phone or ID,
+the dossier verification value) is masked whole, whatever it looks like.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Mapping, Optional
+
+MASK = "***"
+
+# Form questions whose answer is personal, by response name and by the start of the text
+# (the text matters when the metadata lacks the response name).
+PROMPTS = {
+    "utter_ask_applicant_name": "name",
+    "utter_invalid_applicant_name": "name",
+    "utter_ask_applicant_phone": "phone",
+    "utter_invalid_phone": "phone",
+    "utter_ask_applicant_id": "id",
+    "utter_invalid_id_number": "id",
+    "utter_ask_verification_value": "verification",
+    "utter_invalid_verification": "verification",
+}
+PROMPT_OPENINGS = (
+    ("họ và tên người nộp hồ sơ", "name"),
+    ("họ tên chỉ gồm chữ cái", "name"),
+    ("số điện thoại di động của người nộp", "phone"),
+    ("số điện thoại chưa đúng", "phone"),
+    ("số định danh cá nhân (12 số", "id"),
+    ("số định danh cá nhân phải có", "id"),
+    ("để bảo vệ thông tin của bạn, vui lòng nhập 4 số cuối", "verification"),
+    ("thông tin xác minh phải là", "verification"),
+)
+
+# 12-digit ID numbers (căn cước), also typed in groups: 049 123 456 789.
+_ID_NUMBER = re.compile(r"(?<![\d\w])\d{3}(?:[ .\-]?\d{3}){3}(?![\d\w])")
+# Vietnamese phone numbers: 0 or +84/84, then 8 to 10 digits, spaces, dots or dashes allowed.
+_PHONE = re.compile(r"(?<![\d\w+])(?:\+84|84|0)(?:[ .\-]?\d){8,10}(?![\d\w])")
+# "4 số cuối (là) 1234": a dossier verification value said in a sentence.
+_LAST_DIGITS = re.compile(r"(?i)((?:4|bốn)\s+số\s+cuối(?:\s+\w+){0,4}?\s*(?:là|:)?\s*)\d{4}(?!\d)")
+# A line "Họ tên: …" in the bot's confirmation of the application form.
+_NAME_LINE = re.compile(r"(?im)(họ\s+(?:và\s+)?tên\s*:\s*)[^\n•]+")
+
+_PEOPLE = r"(?:tôi|em|mình|tui|tớ|anh|chị|con|cháu|bác|cô|chú|ông|bà)"
+# Phrases that introduce a name: "tên tôi là", "tôi tên (là)", "họ tên (của tôi) là/:".
+_NAME_INTRO = re.compile(
+    rf"(?i)\b(?:tên\s+(?:của\s+)?{_PEOPLE}\s+là|{_PEOPLE}\s+tên\s+là|{_PEOPLE}\s+tên"
+    rf"|họ\s+(?:và\s+)?tên(?:\s+(?:của\s+)?{_PEOPLE})?\s*(?:là|:))\s*"
+)
+_WORD = re.compile(r"[^\W\d_]+")
+# Words that end a lower-case name ("tên tôi là an ở tam kỳ").
+_AFTER_NAME = {
+    "ở", "o", "sinh", "số", "sdt", "sđt", "muốn", "cần", "và", "đang", "hiện", "năm", "quê",
+    "cmnd", "cccd", "làm", "xin", "hỏi", "thường", "tạm", "nhà", "tại", "cho", "nhờ", "có",
+    "ạ", "a", "nhé", "nha", "đây", "thì", "là", "muon", "can", "ko", "không", "đến", "từ",
+    "với", "vừa", "mới", "đã", "sẽ", "bị", "được", "lúc", "hôm", "ngày", "tuổi", "mã", "hồ",
+}
+_MAX_NAME_WORDS = 5
+
+
+def prompt_of(text: Optional[str], utter_action: Optional[str] = None) -> Optional[str]:
+    """Which personal question a bot message asks (name/phone/id/verification), if any."""
+    if utter_action and utter_action in PROMPTS:
+        return PROMPTS[utter_action]
+    opening = unicodedata.normalize("NFC", (text or "").strip()).lower()
+    for start, kind in PROMPT_OPENINGS:
+        if opening.startswith(start):
+            return kind
+    return None
+
+
+def _mask_name_after(text: str, start: int) -> tuple[str, int]:
+    """Mask the name that starts at `start`; returns the new text and where to go on."""
+    position = start
+    words = 0
+    capitalised = None
+    end = start
+    while words < _MAX_NAME_WORDS:
+        match = _WORD.match(text, position)
+        if not match:
+            break
+        word = match.group(0)
+        if capitalised is None:
+            capitalised = word[0].isupper()
+        elif capitalised and not word[0].isupper():
+            break
+        if not capitalised and word.lower() in _AFTER_NAME:
+            break
+        words += 1
+        end = match.end()
+        gap = re.match(r"[ \t]+", text[end:])
+        if not gap:
+            break
+        position = end + gap.end()
+    if words == 0:
+        return text, start
+    return text[:start] + MASK + text[end:], start + len(MASK)
+
+
+def _mask_names(text: str) -> str:
+    position = 0
+    while True:
+        match = _NAME_INTRO.search(text, position)
+        if not match:
+            return text
+        text, position = _mask_name_after(text, match.end())
+        position = max(position, match.end())
+
+
+def mask_text(text: Optional[str]) -> str:
+    """Mask personal data recognisable by its shape, in any message (citizen's or bot's)."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", text)
+    text = _ID_NUMBER.sub(MASK, text)
+    text = _PHONE.sub(MASK, text)
+    text = _LAST_DIGITS.sub(lambda m: m.group(1) + MASK, text)
+    text = _NAME_LINE.sub(lambda m: m.group(1) + MASK, text)
+    return _mask_names(text)
+
+
+def mask_message(text: Optional[str], prompt: Optional[str] = None) -> str:
+    """Mask a citizen's message; the answer to a personal form question is masked whole."""
+    if prompt in ("name", "phone", "id", "verification") and (text or "").strip():
+        if not (text or "").strip().startswith("/"):  # a button payload is no personal data
+            return MASK
+    return mask_text(text)
+
+
+PERSONAL_SLOTS = ("applicant_name", "applicant_phone", "applicant_id", "verification_value")
+PERSONAL_ENTITIES = ("phone_number", "id_number")
+
+
+def mask_event(data: Mapping[str, Any], prompt: Optional[str] = None) -> dict:
+    """A Rasa event (as stored by the SQL tracker store) with its personal data masked."""
+    event = dict(data)
+    kind = event.get("event")
+    if kind == "user":
+        event["text"] = mask_message(event.get("text"), prompt)
+        parse = dict(event.get("parse_data") or {})
+        if "text" in parse:
+            parse["text"] = event["text"]
+        parse["entities"] = [
+            {**entity, "value": MASK} if entity.get("entity") in PERSONAL_ENTITIES else entity
+            for entity in parse.get("entities") or [] if isinstance(entity, dict)
+        ]
+        event["parse_data"] = parse
+        event["metadata"] = {}  # channel metadata may name the citizen (Telegram, Zalo)
+    elif kind == "bot":
+        event["text"] = mask_text(event.get("text"))
+        metadata = event.get("metadata") or {}
+        event["metadata"] = {k: v for k, v in metadata.items() if k == "utter_action"}
+    elif kind == "slot" and event.get("name") in PERSONAL_SLOTS and event.get("value") is not None:
+        event["value"] = MASK
+    return event

@@ -1,0 +1,552 @@
+"""The Telegram channel: citizens talk to the assistant through a Telegram bot.
+
+Long polling by default (no public URL needed): getUpdates runs as a background task of the
+Rasa server. With TELEGRAM_MODE=webhook, Telegram posts updates to
+`POST /webhooks/telegram/webhook`, which accepts only requests carrying our secret token.
+Replies, and Rasa's trigger-intent notifications (`output_channel=latest`), go out through
+`TelegramOutput`. Polling needs a single Sanic worker: two pollers on one token conflict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import sqlite3
+import time
+import weakref
+from collections import OrderedDict, deque
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Set, Text, Tuple
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram import Message as TelegramMessage
+from telegram.error import Forbidden, InvalidToken, TelegramError
+from telegram.ext import AIORateLimiter, ExtBot, Updater
+
+from bot.channels.messages import Button, Message, from_rasa, split_text
+from bot.channels.rest import channel_texts
+from bot.config import Settings, load_settings
+from bot.nlu.lexicon import read_yaml
+from bot.sanitise import clean_message
+
+logger = logging.getLogger(__name__)
+
+TEXT_LIMIT = 4096            # characters of one message
+CALLBACK_DATA_LIMIT = 64     # bytes of an inline button's callback_data
+KEY_PREFIX = "p:"            # callback_data that stands for a longer payload
+ALLOWED_UPDATES = ("message", "callback_query")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_FORMAT = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
+POLL_TIMEOUT_S = 25
+BUTTON_STORE = "telegram-buttons.sqlite3"
+START_PAYLOAD = "/greet"
+MAX_CONCURRENT_UPDATES = 32
+READY_WAIT_S = 15.0
+
+
+@lru_cache(maxsize=1)
+def telegram_texts() -> Dict[str, Any]:
+    document = read_yaml(load_settings().data_dir / "texts" / "telegram.yml")
+    return {"commands": dict(document["commands"]), "messages": dict(document["messages"])}
+
+
+def _redact(error: BaseException, token: str) -> str:
+    """An error for the log, without the bot token (PTB puts it in some messages)."""
+    text = f"{type(error).__name__}: {error}"
+    return text.replace(token, "<token>") if token else text
+
+
+# ---------------------------------------------------------------------------------------
+# Button payloads ↔ callback_data
+
+
+def key_for(payload: str) -> str:
+    """The short callback_data of a payload: the same payload always gets the same key."""
+    digest = hashlib.sha256(payload.encode("utf-8")).digest()
+    return KEY_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")[:22]
+
+
+class ButtonPayloads:
+    """Maps payloads too long for callback_data to short keys, and back.
+
+    Keys are derived from the payload, and the map is kept in SQLite under the var
+    directory, so a button sent before a restart still works after it. Memory holds
+    at most `capacity` entries; the file at most `max_stored` (least recently sent go first).
+    """
+
+    def __init__(self, path: Optional[Path], capacity: int = 5000, max_stored: int = 100_000) -> None:
+        self.path = path
+        self.capacity = capacity
+        self.max_stored = max_stored
+        self._memory: "OrderedDict[str, str]" = OrderedDict()
+        self._db: Optional[sqlite3.Connection] = None
+        self._writes = 0
+
+    @staticmethod
+    def fits(payload: str) -> bool:
+        size = len(payload.encode("utf-8"))
+        return 1 <= size <= CALLBACK_DATA_LIMIT and not payload.startswith(KEY_PREFIX)
+
+    def callback_data(self, payload: str) -> str:
+        if self.fits(payload):
+            return payload
+        key = key_for(payload)
+        if key in self._memory:
+            self._memory.move_to_end(key)
+        else:
+            self._remember(key, payload)
+            self._store(key, payload)
+        return key
+
+    def payload(self, data: str) -> Optional[str]:
+        """The payload of a pressed button; None when a key is unknown (for instance pruned)."""
+        if not data.startswith(KEY_PREFIX):
+            return data
+        if data in self._memory:
+            self._memory.move_to_end(data)
+            return self._memory[data]
+        found = self._load(data)
+        if found is not None:
+            self._remember(data, found)
+        return found
+
+    def _remember(self, key: str, payload: str) -> None:
+        self._memory[key] = payload
+        self._memory.move_to_end(key)
+        while len(self._memory) > self.capacity:
+            self._memory.popitem(last=False)
+
+    def _connection(self) -> Optional[sqlite3.Connection]:
+        if self.path is None:
+            return None
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), timeout=2, check_same_thread=False)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS button_payloads ("
+                " key TEXT PRIMARY KEY, payload TEXT NOT NULL, sent_at REAL NOT NULL)"
+            )
+            self._db.commit()
+        return self._db
+
+    def _store(self, key: str, payload: str) -> None:
+        try:
+            db = self._connection()
+            if db is None:
+                return
+            db.execute(
+                "INSERT OR REPLACE INTO button_payloads (key, payload, sent_at) VALUES (?, ?, ?)",
+                (key, payload, time.time()),
+            )
+            self._writes += 1
+            if self._writes % 1000 == 0:
+                db.execute(
+                    "DELETE FROM button_payloads WHERE key NOT IN"
+                    " (SELECT key FROM button_payloads ORDER BY sent_at DESC LIMIT ?)",
+                    (self.max_stored,),
+                )
+            db.commit()
+        except sqlite3.Error as error:
+            logger.warning("telegram: button payload not stored, it works until a restart: %s", error)
+
+    def _load(self, key: str) -> Optional[str]:
+        try:
+            db = self._connection()
+            if db is None:
+                return None
+            row = db.execute("SELECT payload FROM button_payloads WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as error:
+            logger.warning("telegram: button payloads could not be read: %s", error)
+            return None
+        return row[0] if row else None
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering a channel-neutral message for Telegram
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_for_telegram(text: str, limit: int = TEXT_LIMIT) -> List[str]:
+    """`split_text` under Telegram's limit, which counts UTF-16 units (an emoji is two)."""
+    parts: List[str] = []
+    pending = split_text(text, limit)
+    while pending:
+        part = pending.pop(0)
+        units = _utf16_len(part)
+        if units <= limit:
+            parts.append(part)
+        else:
+            pending[:0] = split_text(part, max(1, len(part) * limit // units))
+    return parts
+
+
+def keyboard(buttons: Tuple[Button, ...], payloads: ButtonPayloads) -> Optional[InlineKeyboardMarkup]:
+    """One button per row: Vietnamese titles are long. Links open; the rest answer back."""
+    rows = [
+        [InlineKeyboardButton(button.title, url=button.payload)]
+        if button.is_link
+        else [InlineKeyboardButton(button.title, callback_data=payloads.callback_data(button.payload))]
+        for button in buttons
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def render(message: Message, payloads: ButtonPayloads) -> List[Tuple[str, Optional[InlineKeyboardMarkup]]]:
+    """The Telegram messages for one assistant message: text parts, keyboard on the last."""
+    markup = keyboard(message.buttons, payloads)
+    parts = split_for_telegram(message.text) if message.text.strip() else []
+    if not parts and markup is not None:
+        parts = [telegram_texts()["messages"]["buttons_only"]]
+    return [(part, markup if index == len(parts) - 1 else None) for index, part in enumerate(parts)]
+
+
+# ---------------------------------------------------------------------------------------
+# Output
+
+
+class TelegramOutput(OutputChannel):
+    """Sends the assistant's messages to a Telegram chat; Bot API errors are logged, never raised."""
+
+    def __init__(self, bot: ExtBot, payloads: ButtonPayloads, ready: Optional[asyncio.Event] = None) -> None:
+        self.bot = bot
+        self.payloads = payloads
+        self.ready = ready
+
+    @classmethod
+    def name(cls) -> Text:
+        return "telegram"
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        neutral = from_rasa(message)
+        for text, markup in render(neutral, self.payloads):
+            await self._call("sendMessage", self.bot.send_message(
+                chat_id=_chat_id(recipient_id), text=text, reply_markup=markup,
+                link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        if neutral.image:
+            await self._call("sendPhoto", self.bot.send_photo(chat_id=_chat_id(recipient_id), photo=neutral.image))
+        if message.get("custom"):
+            logger.debug("telegram: a custom message was not sent (not supported)")
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text})
+
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self.send_response(recipient_id, {"text": text, "buttons": buttons})
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"image": image})
+
+    async def _call(self, method: str, request: Awaitable[Any]) -> Optional[Any]:
+        if self.ready is not None and not self.ready.is_set():
+            try:
+                await asyncio.wait_for(self.ready.wait(), READY_WAIT_S)
+            except asyncio.TimeoutError:
+                request.close()  # type: ignore[attr-defined]  # a coroutine never awaited
+                logger.error("telegram: not connected to the Bot API; %s dropped", method)
+                return None
+        try:
+            return await request
+        except Forbidden as error:
+            logger.info("telegram: %s refused, the citizen blocked the bot or left: %s",
+                        method, _redact(error, self.bot.token))
+        except TelegramError as error:
+            logger.error("telegram: %s failed: %s", method, _redact(error, self.bot.token))
+        except Exception as error:  # a bug or a closed client must not take the server down
+            logger.error("telegram: %s failed unexpectedly: %s", method, _redact(error, self.bot.token))
+        return None
+
+
+def _chat_id(recipient_id: Text) -> Any:
+    try:
+        return int(recipient_id)
+    except (TypeError, ValueError):
+        return recipient_id
+
+
+# ---------------------------------------------------------------------------------------
+# Input
+
+
+class TelegramInput(InputChannel):
+    """`/webhooks/telegram/`: health; `/webhooks/telegram/webhook` in webhook mode."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "telegram"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TelegramInput":
+        return cls(load_settings())  # secrets come from the environment, not credentials.yml
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.telegram_token:
+            raise RasaException("Telegram channel: TELEGRAM_TOKEN is not set")
+        if settings.telegram_mode not in ("polling", "webhook"):
+            raise RasaException(
+                f"Telegram channel: TELEGRAM_MODE must be 'polling' or 'webhook', not {settings.telegram_mode!r}")
+        if settings.telegram_mode == "webhook":
+            if not SECRET_FORMAT.match(settings.telegram_secret_token):
+                raise RasaException("Telegram channel: webhook mode needs TELEGRAM_SECRET_TOKEN "
+                                    "(1-256 characters: letters, digits, _ and -)")
+            if not settings.telegram_webhook_url:
+                raise RasaException("Telegram channel: webhook mode needs TELEGRAM_WEBHOOK_URL, "
+                                    "the public https address of /webhooks/telegram/webhook")
+        telegram_texts()  # a missing or broken data file stops the start, not the first message
+        # httpx logs every request URL at INFO, and the URL holds the token.
+        for noisy in ("httpx", "httpcore"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+        self.settings = settings
+        self.mode = settings.telegram_mode
+        self.bot = ExtBot(
+            settings.telegram_token,
+            base_url=settings.telegram_api_url,
+            rate_limiter=AIORateLimiter(max_retries=3),
+        )
+        self.payloads = ButtonPayloads(settings.var_dir / BUTTON_STORE)
+        self.ready = asyncio.Event()
+        self._updater: Optional[Updater] = None
+        self._starter: Optional[asyncio.Task] = None
+        self._consumer: Optional[asyncio.Task] = None
+        self._in_flight: Set[asyncio.Task] = set()
+        self._chat_locks: "weakref.WeakValueDictionary[int, asyncio.Lock]" = weakref.WeakValueDictionary()
+        self._slots: Optional[asyncio.Semaphore] = None
+        self._seen: Deque[int] = deque(maxlen=2000)
+        self._seen_set: Set[int] = set()
+        self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return TelegramOutput(self.bot, self.payloads, self.ready)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        self._on_new_message = on_new_message
+        hook = Blueprint("citizen_telegram_webhook", __name__)
+
+        @hook.listener("after_server_start")
+        async def start(_app: Any, _loop: Any) -> None:
+            self._slots = asyncio.Semaphore(MAX_CONCURRENT_UPDATES)
+            self._starter = asyncio.create_task(self._connect())
+
+        @hook.listener("before_server_stop")
+        async def stop_receiving(_app: Any, _loop: Any) -> None:
+            await self._stop_receiving()
+
+        @hook.listener("after_server_stop")
+        async def close(_app: Any, _loop: Any) -> None:
+            await self._close()
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "mode": self.mode, "connected": self.ready.is_set()})
+
+        if self.mode == "webhook":
+
+            @hook.route("/webhook", methods=["POST"])
+            async def receive(request: Request) -> HTTPResponse:
+                return await self._receive_webhook(request)
+
+        return hook
+
+    # -- connecting and disconnecting ---------------------------------------------------
+
+    async def _connect(self) -> None:
+        """Connects in the background, retrying while the Bot API cannot be reached."""
+        delay = 1.0
+        while True:
+            try:
+                await self.bot.initialize()
+                await self._set_commands()
+                if self.mode == "webhook":
+                    await self.bot.set_webhook(
+                        url=self.settings.telegram_webhook_url,
+                        secret_token=self.settings.telegram_secret_token,
+                        allowed_updates=list(ALLOWED_UPDATES),
+                    )
+                else:
+                    if self._updater is None:
+                        self._updater = Updater(self.bot, asyncio.Queue())
+                        await self._updater.initialize()
+                    queue = await self._updater.start_polling(
+                        timeout=POLL_TIMEOUT_S,
+                        allowed_updates=list(ALLOWED_UPDATES),
+                        error_callback=self._polling_error,
+                    )
+                    self._consumer = asyncio.create_task(self._consume(queue))
+                self.ready.set()
+                logger.info("telegram: connected as @%s (%s)", self.bot.username, self.mode)
+                return
+            except InvalidToken:
+                logger.error("telegram: the Bot API rejected TELEGRAM_TOKEN; the Telegram channel stays off")
+                return
+            except TelegramError as error:
+                logger.warning("telegram: cannot reach the Bot API (%s); retrying in %.0f s",
+                               _redact(error, self.bot.token), delay)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                logger.warning("telegram: start failed (%s); retrying in %.0f s",
+                               _redact(error, self.bot.token), delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+
+    async def _set_commands(self) -> None:
+        commands = [BotCommand(name, description)
+                    for name, description in telegram_texts()["commands"].items()]
+        try:
+            await self.bot.set_my_commands(commands)
+        except TelegramError as error:  # the menu is a convenience; the bot works without it
+            logger.warning("telegram: command menu not set: %s", _redact(error, self.bot.token))
+
+    def _polling_error(self, error: TelegramError) -> None:
+        logger.warning("telegram: polling failed, PTB retries: %s", _redact(error, self.bot.token))
+
+    async def _stop_receiving(self) -> None:
+        if self._starter is not None and not self._starter.done():
+            self._starter.cancel()
+            await asyncio.gather(self._starter, return_exceptions=True)
+        if self._updater is not None and self._updater.running:
+            try:
+                await self._updater.stop()
+            except Exception as error:
+                logger.warning("telegram: polling did not stop cleanly: %s", _redact(error, self.bot.token))
+        if self._consumer is not None:
+            self._consumer.cancel()
+            await asyncio.gather(self._consumer, return_exceptions=True)
+        if self._in_flight:
+            _, pending = await asyncio.wait(set(self._in_flight), timeout=10)
+            for task in pending:
+                task.cancel()
+
+    async def _close(self) -> None:
+        self.ready.clear()
+        try:
+            if self._updater is not None:
+                await self._updater.shutdown()  # shuts the bot down too
+            else:
+                await self.bot.shutdown()
+        except Exception as error:
+            logger.warning("telegram: shutdown: %s", _redact(error, self.bot.token))
+
+    # -- receiving updates ----------------------------------------------------------------
+
+    async def _consume(self, queue: "asyncio.Queue[object]") -> None:
+        while True:
+            update = await queue.get()
+            if isinstance(update, Update):
+                self._accept(update)
+
+    async def _receive_webhook(self, request: Request) -> HTTPResponse:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode("utf-8"), self.settings.telegram_secret_token.encode("utf-8")):
+            logger.warning("telegram: webhook call without the right secret token refused")
+            return response.json({"ok": False, "error": "forbidden"}, status=403)
+        try:
+            body = request.json
+        except Exception:  # Sanic raises on a malformed body
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+            return response.json({"ok": False, "error": "body must be a Telegram update"}, status=400)
+        try:
+            update = Update.de_json(body, self.bot)
+        except Exception as error:
+            logger.warning("telegram: unreadable update %s: %s", body.get("update_id"), type(error).__name__)
+            return response.json({"ok": False, "error": "body must be a Telegram update"}, status=400)
+        self._accept(update)
+        return response.json({"ok": True})  # answer at once; the reply follows through the Bot API
+
+    def _accept(self, update: Update) -> None:
+        if update.update_id in self._seen_set:  # Telegram redelivers when it thinks we missed one
+            return
+        if len(self._seen) == self._seen.maxlen:
+            self._seen_set.discard(self._seen[0])
+        self._seen.append(update.update_id)
+        self._seen_set.add(update.update_id)
+        task = asyncio.create_task(self._handle(update))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _handle(self, update: Update) -> None:
+        chat = update.effective_chat
+        chat_id = chat.id if chat is not None else (update.effective_user.id if update.effective_user else None)
+        if chat_id is None:
+            return
+        lock = self._chat_locks.get(chat_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._chat_locks[chat_id] = lock
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(MAX_CONCURRENT_UPDATES)
+        async with lock, self._slots:  # one chat's messages in order; a bounded number at once
+            try:
+                if self.mode == "webhook" and not self.ready.is_set():
+                    await asyncio.wait_for(self.ready.wait(), READY_WAIT_S)
+                if update.callback_query is not None:
+                    await self._on_button(chat_id, update.callback_query)
+                elif update.message is not None:
+                    await self._on_message(chat_id, update.message)
+            except Exception:
+                logger.exception("telegram: update %s could not be handled", update.update_id)
+
+    async def _on_message(self, chat_id: int, message: TelegramMessage) -> None:
+        output = self.get_output_channel()
+        messages = telegram_texts()["messages"]
+        if message.text is None:
+            if message.effective_attachment is not None:  # photo, sticker, file, voice, location…
+                await output.send_text_message(str(chat_id), messages["text_only"])
+            return  # service messages (someone joined, a pinned message) need no answer
+        text = message.text.strip()
+        if text.startswith("/"):
+            command = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
+            if command == "start":
+                await self._to_rasa(chat_id, START_PAYLOAD, output)
+                return
+            if command == "help":
+                await output.send_text_message(str(chat_id), messages["help"])
+                return
+            # Typed text never carries a Rasa payload ("/intent{...}"): only buttons do.
+            text = text.lstrip("/")
+            if not text.strip():
+                await output.send_text_message(str(chat_id), messages["help"])
+                return
+        await self._to_rasa(chat_id, clean_message(text, self.settings.max_message_chars), output)
+
+    async def _on_button(self, chat_id: int, query: CallbackQuery) -> None:
+        output = self.get_output_channel()
+        await output._call("answerCallbackQuery", self.bot.answer_callback_query(query.id))
+        payload = self.payloads.payload(query.data) if query.data else None
+        if not payload:
+            await output.send_text_message(str(chat_id), telegram_texts()["messages"]["button_expired"])
+            return
+        await self._to_rasa(chat_id, payload, output)
+
+    async def _to_rasa(self, chat_id: int, text: str, output: TelegramOutput) -> None:
+        assert self._on_new_message is not None
+        try:
+            await self._on_new_message(
+                UserMessage(text, output, sender_id=str(chat_id), input_channel=self.name())
+            )
+        except Exception:
+            logger.exception("telegram: message from a citizen could not be handled")
+            await output.send_text_message(str(chat_id), channel_texts()["technical_error"])
