@@ -18,7 +18,7 @@ export PYTHONWARNINGS := ignore
 export ACTIONS_PORT ?= 5055
 export RASA_PORT ?= 5005
 
-.PHONY: help install train run shell test eval validate unit core nlu-check lock clean measure browser
+.PHONY: help install train run shell test eval validate unit core nlu-check lock clean measure browser bench
 
 help:
 	@echo "make run    install, train if needed, start the assistant (Ctrl-C stops it)"
@@ -103,3 +103,8 @@ clean:
 measure: install train
 	@mkdir -p results
 	$(PY) -m scripts.measure --messages 200
+
+# Load benchmark (not part of `make test`): project vs. stock Rasa at 1, 20, 50 citizens.
+bench: install train
+	@mkdir -p results
+	$(PY) -m scripts.bench --levels 1,20,50 --seconds 30

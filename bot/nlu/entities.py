@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.component import FromConfig
 from bot.nlu.gazetteer import Gazetteer, gazetteer_for
 from bot.nlu.values import canonical_value
 
@@ -25,7 +24,7 @@ from bot.nlu.values import canonical_value
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
 )
-class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
+class GazetteerEntityExtractor(FromConfig, GraphComponent, EntityExtractorMixin):
     """Finds procedure and locality names listed in the data files."""
 
     @staticmethod
@@ -44,15 +43,6 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
             self._config.get("teencode_path"),
         )
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "GazetteerEntityExtractor":
-        return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -82,22 +72,16 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
 )
-class EntityValueNormaliser(GraphComponent, EntityExtractorMixin):
+class EntityValueNormaliser(FromConfig, GraphComponent, EntityExtractorMixin):
     """Canonical values for dossier codes, phone and ID numbers; drops impossible ones."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {}
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "EntityValueNormaliser":
-        return cls()
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        pass
+
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

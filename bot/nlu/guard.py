@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
     FEATURE_TYPE_SENTENCE,
     INTENT,
@@ -22,13 +20,15 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.component import FromConfig
+
 FALLBACK_INTENT = "nlu_fallback"
 
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
-class UnknownWordsGuard(GraphComponent):
+class UnknownWordsGuard(FromConfig, GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # Featurizers (by alias) whose features say nothing about known words.
@@ -37,15 +37,6 @@ class UnknownWordsGuard(GraphComponent):
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.ignore = tuple(config.get("ignore_featurizers") or ())
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "UnknownWordsGuard":
-        return cls({**cls.get_default_config(), **config})
 
     def knows_a_word(self, message: Message) -> bool:
         for feature in message.features:

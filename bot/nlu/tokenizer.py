@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.component import FromConfig
 from bot.nlu.lexicon import teencode_table
 from bot.nlu.text import fold, normalise
 
@@ -33,7 +31,7 @@ def _segment(text: str) -> List[str]:
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
 )
-class VietnameseTokenizer(Tokenizer):
+class VietnameseTokenizer(FromConfig, Tokenizer):
     """Tokens are underthesea words of the normalised text.
 
     `token.text` is the normalised word (NFC, one tone convention, teencode expanded),
@@ -58,15 +56,6 @@ class VietnameseTokenizer(Tokenizer):
         path = config.get("teencode_path")
         self.teencode = teencode_table(str(path)) if path else {}
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "VietnameseTokenizer":
-        return cls(config)
 
     @staticmethod
     def required_packages() -> List[Text]:

@@ -1,0 +1,284 @@
+"""Load benchmark: simulated citizens through the REST channel, project vs. stock Rasa.
+
+    python -m scripts.bench [--levels 1,20,50] [--seconds 30] [--skip-stock]
+
+For each model (the project's, and Rasa's stock `rasa init` pipeline and policies trained on
+the same data: models/stock/stock-full.tar.gz, trained here when missing) it starts the whole
+stack with `bot.run` on free ports, then for each concurrency level runs that many citizens,
+each repeating realistic multi-turn conversations (procedure questions with follow-ups,
+dossier lookups against the sandbox, online-service starts) for --seconds. It reports p50,
+p95, p99 latency, messages per second, errors and the resident memory of every process, plus
+the floor: the cost of normalisation + tokenisation + intent classification alone.
+Results: results/bench.json and results/bench.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "results"
+STOCK_MODEL = ROOT / "models" / "stock" / "stock-full.tar.gz"
+
+# Seeded sandbox dossiers (docs/sandbox.md): code and last 4 phone digits.
+DOSSIERS = [("000.00.14.H46-261123-0015", "0284"), ("000.31.05.H46-261124-0021", "5903"),
+            ("000.00.12.H46-261117-0031", "8075"), ("000.31.08.H46-261112-0027", "7506")]
+PROCEDURE_TALKS = [
+    ["xin chào", "thủ tục đăng ký khai sinh như thế nào", "cần giấy tờ gì", "lệ phí bao nhiêu", "cảm ơn"],
+    ["lam so do mat bao lau", "nộp ở đâu", "thế còn lệ phí?"],
+    ["đk kết hôn cần j", "mất bao lâu", "tạm biệt"],
+    ["lệ phí làm căn cước bao nhiêu", "làm online được không", "cảm ơn nhé"],
+    ["đăng ký tạm trú ở đâu", "ở huyện Núi Thành", "cần giấy tờ gì"],
+]
+
+
+def conversation(rng: random.Random) -> List[str]:
+    kind = rng.random()
+    if kind < 0.6:
+        return rng.choice(PROCEDURE_TALKS)
+    if kind < 0.85:
+        code, verification = rng.choice(DOSSIERS)
+        return ["kiểm tra hồ sơ của tôi", code.lower().replace(".", " "), verification, "không"]
+    return ["tôi muốn nộp hồ sơ tạm trú trực tuyến", "có", "Nguyễn Văn An", "0905123456", "bỏ qua", "không"]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return 0.0
+
+
+def children(pid: int) -> List[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    kids = [int(p) for p in out.split()]
+    return kids + [g for k in kids for g in children(k)]
+
+
+def process_memory(supervisor: int) -> Dict[str, float]:
+    memory: Dict[str, float] = {"supervisor": round(rss_mb(supervisor), 1)}
+    for pid in children(supervisor):
+        try:
+            cmd = open(f"/proc/{pid}/cmdline").read().replace("\0", " ")
+        except FileNotFoundError:
+            continue
+        name = ("action server" if "run actions" in cmd else "Rasa server" if "rasa run" in cmd
+                else "sandbox" if "sandbox" in cmd else "notifier" if "notifier" in cmd
+                else "web" if "bot.web" in cmd else "staff" if "bot.staff" in cmd else cmd.split()[-1][:30])
+        memory[name] = round(memory.get(name, 0.0) + rss_mb(pid), 1)
+    return memory
+
+
+class Stack:
+    """The assistant started by bot.run on free ports, with its own temporary databases."""
+
+    def __init__(self, model: Path, env_extra: Optional[Dict[str, str]] = None) -> None:
+        self.port = free_port()
+        self.var = Path(tempfile.mkdtemp(prefix="bench-var-"))
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_PORT": str(self.port),
+               "ACTIONS_PORT": str(free_port()), "ONESTOP_SANDBOX_PORT": str(free_port()),
+               "NOTIFIER_PORT": str(free_port()), "WEB_PORT": str(free_port()),
+               "STAFF_PORT": str(free_port()), "VAR_DIR": str(self.var), "RASA_TOKEN": "bench",
+               **(env_extra or {})}
+        self.log = open(RESULTS / f"bench-{model.stem}.log", "w")  # noqa: SIM115
+        self.started = time.monotonic()
+        self.process = subprocess.Popen([sys.executable, "-m", "bot.run", "serve", "--model", str(model)],
+                                        cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}/webhooks/rest/webhook"
+
+    def wait_answering(self, timeout: float = 600) -> float:
+        import urllib.request
+
+        body = json.dumps({"sender": "warmup", "message": "xin chào"}).encode()
+        while time.monotonic() - self.started < timeout:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the stack exited; see {self.log.name}")
+            try:
+                request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
+                with urllib.request.urlopen(request, timeout=5) as reply:
+                    if json.loads(reply.read()):
+                        return time.monotonic() - self.started
+            except OSError:
+                time.sleep(0.25)
+        raise RuntimeError("the stack did not answer in time")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+async def run_level(url: str, citizens: int, seconds: float, seed: int) -> Dict[str, float]:
+    latencies: List[float] = []
+    errors = 0
+    deadline = time.monotonic() + seconds
+
+    async def citizen(index: int, session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        rng = random.Random(seed * 1000 + index)
+        turn = 0
+        while time.monotonic() < deadline:
+            sender = f"bench-{seed}-{index}-{turn}"
+            turn += 1
+            for text in conversation(rng):
+                if time.monotonic() >= deadline:
+                    return
+                started = time.perf_counter()
+                try:
+                    async with session.post(url, json={"sender": sender, "message": text},
+                                            timeout=aiohttp.ClientTimeout(total=60)) as reply:
+                        body = await reply.json(content_type=None)
+                        if reply.status != 200 or not body:
+                            errors += 1
+                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                    errors += 1
+                latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.monotonic()
+    connector = aiohttp.TCPConnector(limit=citizens + 5)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(citizen(i, session) for i in range(citizens)))
+    elapsed = time.monotonic() - started
+    ordered = sorted(latencies) or [0.0]
+
+    def pct(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))], 1)
+
+    return {"citizens": citizens, "messages": len(latencies), "errors": errors,
+            "messages_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
+            "mean_ms": round(statistics.fmean(ordered), 1)}
+
+
+def floor_ms(model: Path, samples: int = 300) -> float:
+    """Normalisation + tokenisation + featurisation + intent classification, no HTTP, no core."""
+    code = (
+        "import asyncio, logging, time, json, sys\n"
+        "logging.disable(logging.WARNING)\n"
+        "from rasa.core.agent import Agent\n"
+        f"agent = Agent.load({str(model)!r})\n"
+        f"texts = {json.dumps([t for talk in PROCEDURE_TALKS for t in talk], ensure_ascii=False)}\n"
+        "asyncio.run(agent.parse_message('xin chào'))\n"
+        "start = time.perf_counter()\n"
+        f"for i in range({samples}):\n"
+        "    asyncio.run(agent.parse_message(texts[i % len(texts)]))\n"
+        f"print(json.dumps((time.perf_counter() - start) * 1000 / {samples}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return round(float(out.stdout.strip().splitlines()[-1]), 2)
+
+
+def bench_model(name: str, model: Path, levels: List[int], seconds: float) -> Dict[str, object]:
+    stack = Stack(model)
+    try:
+        startup = stack.wait_answering()
+        print(f"[{name}] REST answers {startup:.1f} s after start", flush=True)
+        results = []
+        for level in levels:
+            result = asyncio.run(run_level(stack.url, level, seconds, seed=level))
+            result["rss_mb"] = process_memory(stack.process.pid)
+            print(f"[{name}] {json.dumps(result, ensure_ascii=False)}", flush=True)
+            results.append(result)
+    finally:
+        stack.stop()
+    return {"model": str(model), "startup_s": round(startup, 1), "levels": results,
+            "floor_ms": floor_ms(model)}
+
+
+def train_stock() -> None:
+    if STOCK_MODEL.exists():
+        return
+    print("… training the stock pipeline and policies (DIET, TED: slow)", flush=True)
+    STOCK_MODEL.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    subprocess.run([str(Path(sys.executable).parent / "rasa"), "train", "--config", "config.stock.yml",
+                    "--data", "data/nlu", "data/rules", "data/stories", "--domain", "domain.yml",
+                    "--out", str(STOCK_MODEL.parent), "--fixed-model-name", "stock-full"],
+                   cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    print(f"✓ stock trained in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def chart(report: Dict[str, object], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, data in report["models"].items():
+        levels = [l["citizens"] for l in data["levels"]]
+        left.plot(levels, [l["messages_per_s"] for l in data["levels"]], marker="o", label=name)
+        right.plot(levels, [l["p95_ms"] for l in data["levels"]], marker="o", label=name)
+    left.set(title="Throughput", xlabel="concurrent conversations", ylabel="messages / s")
+    right.set(title="p95 latency", xlabel="concurrent conversations", ylabel="ms", yscale="log")
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="load benchmark, project vs. stock Rasa")
+    parser.add_argument("--levels", default="1,20,50")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--skip-stock", action="store_true")
+    parser.add_argument("--model", default=str(ROOT / "models" / "current.tar.gz"))
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+    RESULTS.mkdir(exist_ok=True)
+
+    report: Dict[str, object] = {"when": time.strftime("%Y-%m-%d %H:%M"), "seconds_per_level": args.seconds,
+                                 "machine": f"{os.cpu_count()} cores", "models": {}}
+    report["models"]["project"] = bench_model("project", Path(args.model), levels, args.seconds)
+    if not args.skip_stock:
+        train_stock()
+        report["models"]["stock"] = bench_model("stock", STOCK_MODEL, levels, args.seconds)
+        project, stock = report["models"]["project"], report["models"]["stock"]
+        report["ratios"] = {
+            str(p["citizens"]): {
+                "throughput_x": round(p["messages_per_s"] / max(s["messages_per_s"], 0.01), 2),
+                "p95_x_faster": round(s["p95_ms"] / max(p["p95_ms"], 0.01), 2),
+            }
+            for p, s in zip(project["levels"], stock["levels"])
+        }
+    for name, data in report["models"].items():
+        full = data["levels"][0]["p50_ms"]
+        data["round_trip_over_floor_ms"] = round(full - data["floor_ms"], 1)
+    (RESULTS / "bench.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    chart(report, RESULTS / "bench.png")
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
