@@ -100,7 +100,8 @@ def zalo_button(button: Button) -> Optional[Dict[str, Any]]:
         logger.warning("zalo: a button payload of %d characters cannot be sent; button left out",
                        len(button.payload))
         return None
-    return {"title": title, "type": "oa.query.show", "payload": button.payload}
+    # "hide": the press reaches us as the payload, but the chat shows no "/ask_fee{…}" line.
+    return {"title": title, "type": "oa.query.hide", "payload": button.payload}
 
 
 def _with_buttons(text: str, buttons: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -314,6 +315,18 @@ class ZaloInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hook = Blueprint("zalo_webhook", __name__)
+
+        @hook.listener("after_server_start")
+        async def warm_up(app: Any, *_: Any) -> None:
+            # The first message pays for lazy model loads (underthesea: about a second) while
+            # holding the event loop; pay it now, not inside Zalo's 2-second budget.
+            agent = getattr(app.ctx, "agent", None)
+            if agent is None or not agent.is_ready():
+                return
+            try:
+                await agent.parse_message("xin chào")
+            except Exception:
+                logger.warning("zalo: NLU warm-up failed; the first message will be slower", exc_info=True)
 
         @hook.listener("after_server_stop")
         async def close_http(*_: Any) -> None:

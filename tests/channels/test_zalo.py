@@ -210,7 +210,7 @@ def test_a_long_answer_is_split_and_its_buttons_become_quick_replies():
     first = text_parts[-1]["attachment"]
     assert first["type"] == "template" and len(first["payload"]["buttons"]) == MAX_BUTTONS
     assert first["payload"]["buttons"][0] == {
-        "title": "Lĩnh vực 0", "type": "oa.query.show", "payload": '/browse_procedures{"field": "f0"}'}
+        "title": "Lĩnh vực 0", "type": "oa.query.hide", "payload": '/browse_procedures{"field": "f0"}'}
     overflow = bodies[-1]
     assert overflow["text"] == ZALO_TEXTS["more_options"]
     link, long_title = overflow["attachment"]["payload"]["buttons"][1:]
