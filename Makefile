@@ -8,7 +8,7 @@ RASA    := $(VENV)/bin/rasa
 MODEL   := models/current.tar.gz
 TRAINING_DATA := data/nlu data/rules data/stories
 # Everything a trained model depends on: a change to any of them retrains.
-MODEL_INPUTS := config.yml domain.yml $(shell find data bot/nlu -type f \( -name '*.yml' -o -name '*.py' -o -name '*.csv' \) 2>/dev/null)
+MODEL_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories data/procedures data/localities data/lexicon bot/nlu -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
 
 export PYENV_VERSION ?= 3.10.13
 export PYTHONPATH := $(CURDIR)

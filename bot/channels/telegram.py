@@ -21,7 +21,7 @@ import weakref
 from collections import OrderedDict, deque
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Set, Text, Tuple
+from typing import Any, Awaitable, Callable, Coroutine, Deque, Dict, List, Optional, Set, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
@@ -37,7 +37,7 @@ from telegram import (
     Update,
 )
 from telegram import Message as TelegramMessage
-from telegram.error import Forbidden, InvalidToken, TelegramError
+from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot, Updater
 
 from bot.channels.messages import Button, Message, from_rasa, split_text
@@ -69,7 +69,8 @@ def telegram_texts() -> Dict[str, Any]:
 
 def _redact(error: BaseException, token: str) -> str:
     """An error for the log, without the bot token (PTB puts it in some messages)."""
-    text = f"{type(error).__name__}: {error}"
+    name, message = type(error).__name__, str(error)
+    text = message if message.startswith(name) else f"{name}: {message}"
     return text.replace(token, "<token>") if token else text
 
 
@@ -231,19 +232,21 @@ class TelegramOutput(OutputChannel):
         self.bot = bot
         self.payloads = payloads
         self.ready = ready
+        self.responses = 0  # what the assistant said through this instance (one per citizen turn)
 
     @classmethod
     def name(cls) -> Text:
         return "telegram"
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        self.responses += 1
         neutral = from_rasa(message)
         for text, markup in render(neutral, self.payloads):
-            await self._call("sendMessage", self.bot.send_message(
+            await self.api_call("sendMessage", self.bot.send_message(
                 chat_id=_chat_id(recipient_id), text=text, reply_markup=markup,
                 link_preview_options=LinkPreviewOptions(is_disabled=True)))
         if neutral.image:
-            await self._call("sendPhoto", self.bot.send_photo(chat_id=_chat_id(recipient_id), photo=neutral.image))
+            await self.api_call("sendPhoto", self.bot.send_photo(chat_id=_chat_id(recipient_id), photo=neutral.image))
         if message.get("custom"):
             logger.debug("telegram: a custom message was not sent (not supported)")
 
@@ -258,19 +261,19 @@ class TelegramOutput(OutputChannel):
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"image": image})
 
-    async def _call(self, method: str, request: Awaitable[Any]) -> Optional[Any]:
+    async def api_call(self, method: str, request: Coroutine[Any, Any, Any]) -> Optional[Any]:
         if self.ready is not None and not self.ready.is_set():
             try:
                 await asyncio.wait_for(self.ready.wait(), READY_WAIT_S)
             except asyncio.TimeoutError:
-                request.close()  # type: ignore[attr-defined]  # a coroutine never awaited
+                request.close()  # never awaited: close it, no warning
                 logger.error("telegram: not connected to the Bot API; %s dropped", method)
                 return None
         try:
             return await request
         except Forbidden as error:
-            logger.info("telegram: %s refused, the citizen blocked the bot or left: %s",
-                        method, _redact(error, self.bot.token))
+            logger.warning("telegram: %s refused, the citizen blocked the bot or left: %s",
+                           method, _redact(error, self.bot.token))
         except TelegramError as error:
             logger.error("telegram: %s failed: %s", method, _redact(error, self.bot.token))
         except Exception as error:  # a bug or a closed client must not take the server down
@@ -338,6 +341,9 @@ class TelegramInput(InputChannel):
         self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
 
     def get_output_channel(self) -> Optional[OutputChannel]:
+        return self._output()
+
+    def _output(self) -> TelegramOutput:
         return TelegramOutput(self.bot, self.payloads, self.ready)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -400,9 +406,13 @@ class TelegramInput(InputChannel):
             except InvalidToken:
                 logger.error("telegram: the Bot API rejected TELEGRAM_TOKEN; the Telegram channel stays off")
                 return
-            except TelegramError as error:
+            except (NetworkError, RetryAfter) as error:
                 logger.warning("telegram: cannot reach the Bot API (%s); retrying in %.0f s",
                                _redact(error, self.bot.token), delay)
+            except TelegramError as error:  # a refusal (bad webhook URL, …): retrying will not help
+                logger.error("telegram: the Bot API refused to start the channel: %s",
+                             _redact(error, self.bot.token))
+                return
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -500,8 +510,6 @@ class TelegramInput(InputChannel):
             self._slots = asyncio.Semaphore(MAX_CONCURRENT_UPDATES)
         async with lock, self._slots:  # one chat's messages in order; a bounded number at once
             try:
-                if self.mode == "webhook" and not self.ready.is_set():
-                    await asyncio.wait_for(self.ready.wait(), READY_WAIT_S)
                 if update.callback_query is not None:
                     await self._on_button(chat_id, update.callback_query)
                 elif update.message is not None:
@@ -510,7 +518,7 @@ class TelegramInput(InputChannel):
                 logger.exception("telegram: update %s could not be handled", update.update_id)
 
     async def _on_message(self, chat_id: int, message: TelegramMessage) -> None:
-        output = self.get_output_channel()
+        output = self._output()
         messages = telegram_texts()["messages"]
         if message.text is None:
             if message.effective_attachment is not None:  # photo, sticker, file, voice, location…
@@ -533,8 +541,8 @@ class TelegramInput(InputChannel):
         await self._to_rasa(chat_id, clean_message(text, self.settings.max_message_chars), output)
 
     async def _on_button(self, chat_id: int, query: CallbackQuery) -> None:
-        output = self.get_output_channel()
-        await output._call("answerCallbackQuery", self.bot.answer_callback_query(query.id))
+        output = self._output()
+        await output.api_call("answerCallbackQuery", self.bot.answer_callback_query(query.id))
         payload = self.payloads.payload(query.data) if query.data else None
         if not payload:
             await output.send_text_message(str(chat_id), telegram_texts()["messages"]["button_expired"])
@@ -550,3 +558,6 @@ class TelegramInput(InputChannel):
         except Exception:
             logger.exception("telegram: message from a citizen could not be handled")
             await output.send_text_message(str(chat_id), channel_texts()["technical_error"])
+            return
+        if output.responses == 0:  # as on the REST channel, a citizen is never left without an answer
+            await output.send_text_message(str(chat_id), channel_texts()["no_answer"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.error
@@ -148,6 +149,52 @@ def test_a_wrong_token_gets_telegrams_404(bot_api):
     assert refused.value.code == 404 and json.loads(refused.value.read())["ok"] is False
 
 
+def settings_for(**changes: Any):
+    from dataclasses import replace
+
+    from bot.config import load_settings
+
+    return replace(load_settings(), **{"telegram_token": TOKEN, **changes})
+
+
+@pytest.mark.parametrize("changes", [
+    {"telegram_mode": "hook"},
+    {"telegram_mode": "webhook", "telegram_secret_token": "", "telegram_webhook_url": "https://x.invalid/w"},
+    {"telegram_mode": "webhook", "telegram_secret_token": "có dấu", "telegram_webhook_url": "https://x.invalid/w"},
+    {"telegram_mode": "webhook", "telegram_secret_token": SECRET, "telegram_webhook_url": ""},
+], ids=["unknown-mode", "no-secret", "bad-secret", "no-url"])
+def test_a_misconfigured_channel_refuses_to_start(changes):
+    from rasa.shared.exceptions import RasaException
+
+    from bot.channels.telegram import TelegramInput
+
+    with pytest.raises(RasaException):
+        TelegramInput(settings_for(**changes))
+
+
+async def test_a_rejected_token_leaves_the_channel_off_and_out_of_the_log(bot_api, caplog):
+    from bot.channels.telegram import TelegramInput
+
+    channel = TelegramInput(settings_for(telegram_token="999:SECRET-TOKEN", telegram_api_url=bot_api.api_url))
+    await asyncio.wait_for(channel._connect(), 10)  # gives up instead of raising
+    assert not channel.ready.is_set()
+    assert "rejected TELEGRAM_TOKEN" in caplog.text and "SECRET-TOKEN" not in caplog.text
+
+
+async def test_an_unreachable_bot_api_is_retried_without_crashing(caplog):
+    from tests.conftest import free_port
+
+    from bot.channels.telegram import TelegramInput
+
+    channel = TelegramInput(settings_for(telegram_api_url=f"http://127.0.0.1:{free_port()}/bot"))
+    connecting = asyncio.create_task(channel._connect())
+    await asyncio.sleep(1.5)
+    assert not connecting.done() and "retrying" in caplog.text and TOKEN not in caplog.text
+    connecting.cancel()
+    await asyncio.gather(connecting, return_exceptions=True)
+    await channel._close()
+
+
 # --- end to end: a running assistant ---------------------------------------------------------
 
 
@@ -199,12 +246,24 @@ def ask(api: FakeTelegramApi, chat_id: int, text: str, timeout: float = 30) -> D
     return api.wait_for_messages(chat_id, before + 1, timeout)[before]
 
 
+def wait_for_text(api: FakeTelegramApi, chat_id: int, fragment: str, after: int = 0,
+                  timeout: float = 30) -> Dict[str, Any]:
+    """The first message to the chat, from index `after` on, that contains `fragment`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for message in api.sent_messages(chat_id)[after:]:
+            if fragment in message.get("text", ""):
+                return message
+        assert time.monotonic() < deadline, f"no {fragment!r} in {api.sent_messages(chat_id)[after:]}"
+        time.sleep(0.1)
+
+
 @pytest.mark.integration
 def test_start_greets_and_says_what_the_assistant_can_do(polling):
     _, api = polling
     reply = ask(api, 5001, "/start", timeout=60)  # the first update also waits for polling to start
     assert "Xin chào" in reply["text"] and "tra cứu tình trạng hồ sơ" in reply["text"]
-    assert [title for title, _ in callback_data_of(reply)] == ["Hỏi thủ tục", "Tra cứu hồ sơ", "Nộp hồ sơ trực tuyến"]
+    assert "Tra cứu hồ sơ" in [title for title, _ in callback_data_of(reply)]
     commands = api.calls_to("setMyCommands")[-1]["commands"]
     assert [c["command"] for c in commands] == ["start", "help"]
     assert api.calls_to("deleteWebhook"), "polling starts by removing any webhook"
@@ -231,8 +290,9 @@ def test_an_overview_offers_buttons_and_a_press_answers_it(polling):
     assert buttons and all(1 <= len(data.encode("utf-8")) <= CALLBACK_DATA_LIMIT for _, data in buttons)
     documents = dict(buttons)["Giấy tờ cần chuẩn bị"]
     answered = len(api.calls_to("answerCallbackQuery"))
+    before = len(api.sent_messages(5004))
     api.push_callback(5004, documents)
-    reply = api.wait_for_messages(5004, 2)[1]
+    reply = wait_for_text(api, 5004, "Giấy tờ cần chuẩn bị", after=before)
     assert "Giấy tờ cần chuẩn bị" in reply["text"] and "Đăng ký khai sinh" in reply["text"]
     assert len(api.calls_to("answerCallbackQuery")) > answered
 
@@ -243,7 +303,7 @@ def test_a_mapped_long_payload_is_found_in_the_store_after_a_restart(polling):
     # Written by "an earlier run" into the store under the assistant's var directory.
     key = ButtonPayloads(assistant.var / BUTTON_STORE).callback_data(LONG_PAYLOAD)
     api.push_callback(5005, key)
-    reply = api.wait_for_messages(5005, 1)[0]
+    reply = wait_for_text(api, 5005, "Giấy tờ cần chuẩn bị")
     assert "Giấy tờ cần chuẩn bị" in reply["text"] and "Đăng ký khai sinh" in reply["text"]
 
 
@@ -251,7 +311,7 @@ def test_a_mapped_long_payload_is_found_in_the_store_after_a_restart(polling):
 def test_an_unknown_key_asks_to_type_again(polling):
     _, api = polling
     api.push_callback(5006, key_for("a payload nobody ever sent " * 5))
-    assert "gõ lại câu hỏi" in api.wait_for_messages(5006, 1)[0]["text"]
+    wait_for_text(api, 5006, "gõ lại câu hỏi")
 
 
 @pytest.mark.integration
@@ -261,19 +321,22 @@ def test_photos_and_stickers_get_a_polite_request_for_text(polling):
     api.push_sticker(5007)
     replies = api.wait_for_messages(5007, 2)
     assert all("vui lòng gửi tin nhắn văn bản" in m["text"] for m in replies)
+    time.sleep(0.5)
+    assert len(api.sent_messages(5007)) == 2
 
 
 @pytest.mark.integration
 def test_a_dossier_notification_reaches_the_telegram_chat(polling):
     assistant, api = polling
     ask(api, 5008, "/start")
+    before = len(api.sent_messages(5008))
     request = urllib.request.Request(
         f"{assistant.url}/conversations/5008/trigger_intent?output_channel=latest&token={assistant.token}",
         data=json.dumps(NOTIFICATION).encode(), headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as reply:
         assert reply.status == 200
-    notice = api.wait_for_messages(5008, 2)[1]["text"]
-    assert "000.00.12.H46-251104-0007" in notice and "Đã xử lý xong" in notice
+    notice = wait_for_text(api, 5008, "000.00.12.H46-251104-0007", after=before)["text"]
+    assert "Đã xử lý xong" in notice
 
 
 @pytest.mark.integration
@@ -325,14 +388,16 @@ def test_webhook_calls_without_the_secret_are_refused(webhook, headers):
 
 
 @pytest.mark.integration
-def test_webhook_calls_with_the_secret_are_answered(webhook):
+def test_webhook_calls_with_the_secret_are_answered_once(webhook):
     assistant, api = webhook
     header = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
     assert post_update(assistant, text_update(6002, "đk kết hôn cần j", update_id=7001), header) == 200
     assert "Đăng ký kết hôn" in api.wait_for_messages(6002, 1)[0]["text"]
     assert post_update(assistant, text_update(6002, "đk kết hôn cần j", update_id=7001), header) == 200  # redelivery
     assert post_update(assistant, photo_update(6002, update_id=7002), header) == 200
-    replies = api.wait_for_messages(6002, 2)
-    time.sleep(1)
-    assert len(api.sent_messages(6002)) == 2, [m["text"][:90] for m in api.sent_messages(6002)]
-    assert "vui lòng gửi tin nhắn văn bản" in replies[1]["text"]
+    deadline = time.monotonic() + 30
+    while not any("vui lòng gửi tin nhắn văn bản" in m["text"] for m in api.sent_messages(6002)):
+        assert time.monotonic() < deadline, api.sent_messages(6002)
+        time.sleep(0.2)
+    # One chat's updates are handled in order, so a second answer would have come first.
+    assert sum("Đăng ký kết hôn" in m["text"] for m in api.sent_messages(6002)) == 1
