@@ -106,7 +106,7 @@ targets = Table(
 )
 
 # Secrets of the analytics (the key that hashes sender ids when anonymising).
-secrets = Table(
+secret_values = Table(
     "analytics_secrets", metadata,
     Column("name", String(64), primary_key=True),
     Column("value", String(255), nullable=False),

@@ -12,8 +12,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import secrets as random
 from dataclasses import dataclass, field
+from secrets import token_hex
 from typing import Dict, Optional
 
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.analytics.ingest import local_day, utc
 from bot.analytics.masking import mask_event, prompt_of
-from bot.analytics.models import conversations, handoffs, lookups, messages, secrets, tracker_events
+from bot.analytics.models import conversations, handoffs, lookups, messages, secret_values, tracker_events
 from bot.store.models import answer_ratings, funnel_events, offline_reasons
 
 PSEUDONYM_PREFIX = "anon-"
@@ -46,15 +46,15 @@ def cutoff_for(days: int, on: Optional[dt.datetime] = None) -> dt.datetime:
 
 def _key(app: Engine) -> bytes:
     with app.connect() as connection:
-        value = connection.execute(select(secrets.c.value).where(secrets.c.name == "pseudonym_key")).scalar()
+        value = connection.execute(select(secret_values.c.value).where(secret_values.c.name == "pseudonym_key")).scalar()
     if value is None:
         try:
             with app.begin() as connection:
-                connection.execute(insert(secrets).values(name="pseudonym_key", value=random.token_hex(32)))
+                connection.execute(insert(secret_values).values(name="pseudonym_key", value=token_hex(32)))
         except IntegrityError:
             pass  # created by a concurrent run
         with app.connect() as connection:
-            value = connection.execute(select(secrets.c.value).where(secrets.c.name == "pseudonym_key")).scalar_one()
+            value = connection.execute(select(secret_values.c.value).where(secret_values.c.name == "pseudonym_key")).scalar_one()
     return bytes.fromhex(value)
 
 

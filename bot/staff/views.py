@@ -1,0 +1,331 @@
+"""What each page shows: its tables (also exported as CSV) and its charts, from the queries."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import yaml
+from sqlalchemy.engine import Engine
+
+from bot.analytics import queries
+from bot.analytics.ingest import LOCAL_TZ, LOOKUP_OUTCOMES, utc
+from bot.analytics.queries import Filters
+from bot.store.db import FUNNEL_STAGES, OFFLINE_REASONS, RATINGS
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def labels() -> Dict[str, Dict[str, str]]:
+    data = yaml.safe_load((TEMPLATES / "labels.yml").read_text(encoding="utf-8"))
+    try:
+        from bot import knowledge
+
+        data["intents"] = {**knowledge.intent_labels(), **data["intents"]}
+    except Exception:  # noqa: BLE001 - the codes still read
+        pass
+    return data
+
+
+def label(group: str, code: Optional[str]) -> str:
+    code = code or ""
+    return labels().get(group, {}).get(code, code)
+
+
+@dataclass
+class Table:
+    name: str  # ?table= of its CSV export
+    columns: List[Tuple[str, str]]  # (key, kind): kind is text, int, share, ms, date, datetime, number
+    rows: List[Dict[str, Any]]
+    editable_targets: bool = False
+
+    def header(self, key: str) -> str:
+        return label("columns", key)
+
+
+@dataclass
+class Chart:
+    id: str
+    kind: str  # bar | line | doughnut
+    labels: List[str]
+    datasets: List[Dict[str, Any]]
+    stacked: bool = False
+    horizontal: bool = False
+    percent: bool = False
+    unit: str = ""
+
+    def as_json(self) -> Dict[str, Any]:
+        return {"kind": self.kind, "labels": self.labels, "datasets": self.datasets, "stacked": self.stacked,
+                "horizontal": self.horizontal, "percent": self.percent, "unit": self.unit}
+
+
+@dataclass
+class Page:
+    tables: Dict[str, Table]
+    charts: List[Chart] = field(default_factory=list)
+    context: Dict[str, Any] = field(default_factory=dict)
+
+
+def _day(value: dt.date) -> str:
+    return value.strftime("%d/%m")
+
+
+def _pct(value: Optional[float]) -> Optional[float]:
+    return round(value * 100, 1) if value is not None else None
+
+
+# -- one builder per page -------------------------------------------------------------------
+
+def overview(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+    data = queries.overview(engine, f)
+    present = sorted({row["channel"] for row in data["per_day"]})
+    per_day = {(row["day"], row["channel"]): row for row in data["per_day"]}
+    conversations = Chart("conversations-per-day", "bar", [_day(d) for d in data["days"]], [
+        {"label": label("channels", channel),
+         "data": [per_day.get((d, channel), {}).get("conversations", 0) for d in data["days"]]}
+        for channel in present], stacked=True)
+    messages = Chart("messages-per-day", "line", [_day(d) for d in data["days"]], [
+        {"label": label("channels", channel),
+         "data": [per_day.get((d, channel), {}).get("messages", 0) for d in data["days"]]}
+        for channel in present])
+    rows = [{**row, "channel_name": label("channels", row["channel"])} for row in data["per_day"]]
+    channels = [{**row, "channel_name": label("channels", row["channel"])} for row in data["per_channel"]]
+    return Page(
+        {"days": Table("days", [("day", "date"), ("channel_name", "text"), ("conversations", "int"),
+                                ("messages", "int")], rows),
+         "channels": Table("channels", [("channel_name", "text"), ("citizens", "int"), ("messages", "int")],
+                           channels)},
+        [conversations, messages], {"totals": data["totals"]})
+
+
+def intents(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+    rows = [{**row, "intent_name": label("intents", row["intent"])} for row in queries.top_intents(engine, f)]
+    top = rows[:15]
+    chart = Chart("intents", "bar", [row["intent_name"] for row in top],
+                  [{"label": label("columns", "messages"), "data": [row["messages"] for row in top]}],
+                  horizontal=True)
+    return Page({"intents": Table("intents", [("intent_name", "text"), ("intent", "text"), ("messages", "int"),
+                                              ("citizens", "int"), ("share", "share"), ("confidence", "number")],
+                                  rows)}, [chart])
+
+
+def procedures(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+    rows = queries.top_procedures(engine, f)
+    top = rows[:15]
+    chart = Chart("procedures", "bar", [row["name"] for row in top], [
+        {"label": label("columns", "citizens"), "data": [row["citizens"] for row in top]},
+        {"label": label("columns", "messages"), "data": [row["messages"] for row in top]}], horizontal=True)
+    return Page({"procedures": Table("procedures", [("name", "text"), ("field", "text"), ("procedure", "text"),
+                                                    ("citizens", "int"), ("messages", "int")], rows)}, [chart])
+
+
+def not_understood(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+    days = queries.fallback_per_day(engine, f)
+    listed = queries.not_understood(engine, f)
+    for row in listed:
+        row["channel_name"] = label("channels", row["channel"])
+        row["intent_name"] = label("intents", row["intent"])
+    chart = Chart("fallback-rate", "line", [_day(row["day"]) for row in days],
+                  [{"label": label("columns", "rate"), "data": [_pct(row["rate"]) for row in days]}], percent=True)
+    return Page({"days": Table("days", [("day", "date"), ("messages", "int"), ("not_understood", "int"),
+                                        ("rate", "share")], days),
+                 "messages": Table("messages", [("at", "datetime"), ("channel_name", "text"), ("text", "text"),
+                                                ("intent", "text"), ("confidence", "number")], listed)},
+                [chart], {"messages": listed})
+
+
+def funnel(engine: Engine, f: Filters, args: Dict[str, str], can_edit: bool = False) -> Page:
+    by = args.get("by") if args.get("by") in queries.GROUPINGS else "procedure"
+    rows = queries.funnel(engine, f, by)
+    for row in rows:
+        row["progress_pct"] = _pct(row["progress"])
+        row["target_pct"] = _pct(row["target"])
+    shown = [row for row in rows if row["procedure_viewed"] or row["submitted"]][:15] or rows[:15]
+    chart = Chart("funnel", "bar", [row["name"] for row in shown], [
+        {"label": label("stages", stage), "data": [row[stage] for row in shown]} for stage in FUNNEL_STAGES])
+    progress = Chart("funnel-progress", "bar", [row["name"] for row in shown], [
+        {"label": label("columns", "progress"), "data": [row["progress_pct"] for row in shown]},
+        {"label": label("columns", "target"), "data": [row["target_pct"] for row in shown]}], percent=True)
+    columns = [("name", "text")] + ([("field_name", "text")] if by == "procedure" else []) + [
+        ("key", "text"), *[(stage, "int") for stage in FUNNEL_STAGES], ("progress", "share"), ("target", "share"),
+        ("attainment", "share")]
+    return Page({"funnel": Table("funnel", columns, rows, editable_targets=can_edit and by != "procedure")},
+                [chart, progress], {"by": by, "groupings": queries.GROUPINGS})
+
+
+def offline(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+    by = args.get("by") if args.get("by") in queries.GROUPINGS else "procedure"
+    rows = queries.offline(engine, f, by)
+    for row in rows:
+        row["top_reason_name"] = label("reasons", row["top_reason"]) if row["top_reason"] else ""
+    totals = queries.offline_totals(rows)
+    shown = rows[:15]
+    share = Chart("offline-reasons", "doughnut", [label("reasons", r) for r in OFFLINE_REASONS],
+                  [{"label": label("columns", "total"), "data": [totals[r] for r in OFFLINE_REASONS]}])
+    stacked = Chart("offline-by", "bar", [row["name"] for row in shown], [
+        {"label": label("reasons", r), "data": [row[r] for row in shown]} for r in OFFLINE_REASONS],
+        stacked=True, horizontal=True)
+    columns = [("name", "text"), ("key", "text"), ("total", "int"), *[(r, "int") for r in OFFLINE_REASONS],
+               ("top_reason_name", "text")]
+    return Page({"offline": Table("offline", columns, rows)}, [share, stacked],
+                {"by": by, "groupings": queries.GROUPINGS, "totals": totals, "total": sum(totals.values())})
+
+
+def lookups(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+    data = queries.lookup_outcomes(engine, f)
+    rows = [{**row, "outcome_name": label("outcomes", row["outcome"])} for row in data["rows"]]
+    share = Chart("lookup-outcomes", "doughnut", [row["outcome_name"] for row in rows],
+                  [{"label": label("columns", "lookups"), "data": [row["lookups"] for row in rows]}])
+    per_day = Chart("lookups-per-day", "bar", [_day(row["day"]) for row in data["per_day"]], [
+        {"label": label("outcomes", o), "data": [row[o] for row in data["per_day"]]} for o in LOOKUP_OUTCOMES],
+        stacked=True)
+    return Page({"outcomes": Table("outcomes", [("outcome_name", "text"), ("outcome", "text"), ("lookups", "int"),
+                                                ("citizens", "int"), ("share", "share")], rows),
+                 "days": Table("days", [("day", "date"), *[(o, "int") for o in LOOKUP_OUTCOMES]], data["per_day"])},
+                [share, per_day], {"total": data["total"]})
+
+
+def handoffs(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+    data = queries.handoff_requests(engine, f)
+    kinds = ("human_handoff", "complain")
+    chart = Chart("handoffs-per-day", "bar", [_day(row["day"]) for row in data["per_day"]], [
+        {"label": label("kinds", k), "data": [row[k] for row in data["per_day"]]} for k in kinds], stacked=True)
+    for row in data["recent"]:
+        row["kind_name"] = label("kinds", row["kind"])
+        row["channel_name"] = label("channels", row["channel"])
+    return Page({"days": Table("days", [("day", "date"), *[(k, "int") for k in kinds]], data["per_day"]),
+                 "recent": Table("recent", [("at", "datetime"), ("kind_name", "text"), ("channel_name", "text"),
+                                            ("procedure_name", "text"), ("text", "text")], data["recent"])},
+                [chart], {"totals": data["totals"], "recent": data["recent"]})
+
+
+def satisfaction(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+    by = args.get("by") if args.get("by") in ("intent", "procedure") else "intent"
+    rows = queries.satisfaction(engine, f, by)
+    for row in rows:
+        if by == "intent":
+            row["name"] = label("intents", row["key"])
+    shown = rows[:15]
+    chart = Chart("satisfaction", "bar", [row["name"] for row in shown], [
+        {"label": label("ratings", r), "data": [row[r] for row in shown]} for r in RATINGS],
+        stacked=True, horizontal=True)
+    return Page({"ratings": Table("ratings", [("name", "text"), ("key", "text"), ("useful", "int"),
+                                              ("not_useful", "int"), ("total", "int"), ("useful_share", "share")],
+                                  rows)}, [chart], {"by": by, "groupings": ("intent", "procedure")})
+
+
+def latency(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+    data = queries.latency_per_day(engine, f)
+    chart = Chart("latency", "line", [_day(row["day"]) for row in data["per_day"]], [
+        {"label": "p50", "data": [row["p50_ms"] for row in data["per_day"]]},
+        {"label": "p95", "data": [row["p95_ms"] for row in data["per_day"]]}], unit="ms")
+    return Page({"days": Table("days", [("day", "date"), ("replies", "int"), ("p50_ms", "ms"), ("p95_ms", "ms")],
+                               data["per_day"])}, [chart], {"overall": data["overall"]})
+
+
+def citizen_code(sender_id: str) -> str:
+    """A short stable code that tells citizens apart without showing their channel id."""
+    return hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:8]
+
+
+def conversation_list(engine: Engine, f: Filters, page: int) -> List[Dict[str, Any]]:
+    rows = queries.conversation_list(engine, f, limit=50, offset=50 * page)
+    for row in rows:
+        row["citizen"] = citizen_code(row["sender_id"])
+        row["channel_name"] = label("channels", row["channel"])
+        row["procedure_name"] = queries.names().procedure(row["procedure"]) if row["procedure"] else ""
+    return rows
+
+
+# -- formats --------------------------------------------------------------------------------
+
+def local_time(value: Any) -> Optional[dt.datetime]:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return utc(value).astimezone(LOCAL_TZ)
+
+
+def display(value: Any, kind: str) -> str:
+    """A cell as staff read it (Vietnamese number formats)."""
+    if value is None or value == "":
+        return "—"
+    if kind == "int":
+        return f"{int(value):,}".replace(",", ".")
+    if kind == "share":
+        return f"{float(value) * 100:.1f} %".replace(".", ",")
+    if kind == "number":
+        return f"{float(value):.2f}".replace(".", ",")
+    if kind == "ms":
+        return f"{float(value) / 1000:.2f} s".replace(".", ",")
+    if kind == "date":
+        return value.strftime("%d/%m/%Y") if isinstance(value, dt.date) else str(value)
+    if kind == "datetime":
+        moment = local_time(value)
+        return moment.strftime("%d/%m/%Y %H:%M") if moment else "—"
+    return str(value)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any, kind: str) -> str:
+    """A cell of an export: plain numbers and ISO dates; text never starts a spreadsheet formula."""
+    if value is None:
+        return ""
+    if kind == "date":
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if kind == "datetime":
+        moment = local_time(value)
+        return moment.isoformat(timespec="seconds") if moment else ""
+    if kind in ("int", "share", "number", "ms"):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def to_csv(table: Table) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([table.header(key) for key, _ in table.columns])
+    for row in table.rows:
+        writer.writerow([csv_cell(row.get(key), kind) for key, kind in table.columns])
+    return "\ufeff" + buffer.getvalue()  # the BOM lets spreadsheet programs read Vietnamese
+
+
+Builder = Callable[..., Page]
+PAGES: Dict[str, Tuple[str, Builder]] = {
+    # path → (template, builder)
+    "/": ("overview.html", overview),
+    "/intents": ("intents.html", intents),
+    "/procedures": ("procedures.html", procedures),
+    "/not-understood": ("not_understood.html", not_understood),
+    "/funnel": ("funnel.html", funnel),
+    "/offline": ("offline.html", offline),
+    "/lookups": ("lookups.html", lookups),
+    "/handoffs": ("handoffs.html", handoffs),
+    "/satisfaction": ("satisfaction.html", satisfaction),
+    "/latency": ("latency.html", latency),
+}
+FILE_NAMES = {"/": "tong-quan", "/intents": "y-dinh", "/procedures": "thu-tuc", "/not-understood": "chua-hieu",
+              "/funnel": "nop-truc-tuyen", "/offline": "ly-do-chua-nop-truc-tuyen", "/lookups": "tra-cuu-ho-so",
+              "/handoffs": "gap-can-bo-phan-anh", "/satisfaction": "muc-do-hai-long", "/latency": "thoi-gian-phan-hoi"}
+
+
+def export_name(path: str, table: str, f: Filters, extension: str = "csv") -> str:
+    return f"{FILE_NAMES.get(path, 'bang')}-{table}-{f.start.isoformat()}_{f.end.isoformat()}.{extension}"
+
+
+def table_rows(page: Page, name: Optional[str]) -> Table:
+    if name and name in page.tables:
+        return page.tables[name]
+    return next(iter(page.tables.values()))
+

@@ -1,0 +1,182 @@
+"""Every aggregate of the staff app on the seeded dataset (SQLite, then PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, inspect, text
+
+from bot.analytics import engines, ingest, queries
+from tests.analytics import seed
+
+DAY, NEXT = seed.DAY, seed.NEXT_DAY
+BOTH = queries.Filters(DAY, NEXT)
+POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+
+
+def by_key(rows, key="key"):
+    return {row[key]: row for row in rows}
+
+
+def check_every_aggregate(engine) -> None:
+    """The same assertions on any database."""
+    overview = queries.overview(engine, BOTH)
+    assert overview["totals"] == {"conversations": 4, "messages": 14, "citizens": 4}
+    assert [(r["day"], r["channel"], r["conversations"], r["messages"]) for r in overview["per_day"]] == [
+        (DAY, "rest", 1, 3), (DAY, "telegram", 1, 6), (NEXT, "telegram", 1, 1), (NEXT, "zalo", 1, 4)]
+    assert queries.channels(engine) == ["rest", "telegram", "zalo"]
+
+    telegram = queries.overview(engine, queries.Filters(DAY, NEXT, "telegram"))
+    assert telegram["totals"] == {"conversations": 2, "messages": 7, "citizens": 2}
+    only_next = queries.overview(engine, queries.Filters(NEXT, NEXT))
+    assert only_next["totals"] == {"conversations": 2, "messages": 5, "citizens": 2}
+    assert queries.overview(engine, queries.Filters(DAY, NEXT, "x' OR 1=1 --"))["totals"]["messages"] == 0
+
+    intents = by_key(queries.top_intents(engine, BOTH), "intent")
+    assert intents["inform"]["messages"] == 3 and intents["inform"]["citizens"] == 2
+    assert intents["check_dossier_status"]["messages"] == 2
+    assert intents["nlu_fallback"]["messages"] == 2
+    assert sum(r["messages"] for r in intents.values()) == 14
+
+    procedures = by_key(queries.top_procedures(engine, BOTH), "procedure")
+    assert procedures["khai_sinh"]["messages"] == 5 and procedures["khai_sinh"]["name"] == "Đăng ký khai sinh"
+    assert procedures["ly_lich_tu_phap"]["citizens"] == 1
+
+    fallback = queries.fallback_per_day(engine, BOTH)
+    assert [(r["messages"], r["not_understood"]) for r in fallback] == [(9, 2), (5, 0)]
+    assert fallback[0]["rate"] == pytest.approx(2 / 9, abs=1e-4)
+    missed = queries.not_understood(engine, BOTH)
+    assert [r["text"] for r in missed] == ["tên tôi là ***, số điện thoại ***, hỏi về đất", "abc xyz lung tung quá"]
+    export = yaml.safe_load(queries.nlu_yaml(r["text"] for r in missed))
+    assert export["version"] == "3.1"
+    assert export["nlu"][0]["intent"] == "TODO_LABEL"
+    assert export["nlu"][0]["examples"].splitlines() == [f"- {r['text']}" for r in missed]
+
+    queries.set_target(engine, "field", "ho_tich", 0.5, "admin")
+    queries.set_target(engine, "locality", "phuong-tam-ky", 0.4, "admin")
+    per_procedure = by_key(queries.funnel(engine, BOTH, "procedure"))
+    birth = per_procedure["khai_sinh"]
+    assert [birth[s] for s in ("procedure_viewed", "online_guidance", "draft_created", "submitted")] == [3, 2, 1, 1]
+    assert birth["progress"] == pytest.approx(1 / 3, abs=1e-4)
+    assert birth["target"] == 0.5 and birth["attainment"] == pytest.approx(0.6667, abs=1e-4)
+    assert per_procedure["ly_lich_tu_phap"]["progress"] == 0 and per_procedure["ly_lich_tu_phap"]["target"] is None
+    per_field = by_key(queries.funnel(engine, BOTH, "field"))
+    assert per_field["ho_tich"]["procedure_viewed"] == 3 and per_field["tu_phap"]["procedure_viewed"] == 1
+    assert per_field["dat_dai"]["procedure_viewed"] == 0  # every field is listed, to set its target
+    per_place = by_key(queries.funnel(engine, BOTH, "locality"))
+    assert per_place["phuong-tam-ky"]["name"] == "phường Tam Kỳ"
+    assert per_place["phuong-tam-ky"]["progress"] == 0.5 and per_place["phuong-tam-ky"]["attainment"] == 1.25
+    assert per_place["xa-nui-thanh"]["procedure_viewed"] == 2
+    assert by_key(queries.funnel(engine, queries.Filters(DAY, NEXT, "rest")))["khai_sinh"]["submitted"] == 0
+
+    reasons = by_key(queries.offline(engine, BOTH, "procedure"))
+    assert reasons["khai_sinh"]["no_vneid"] == 2 and reasons["khai_sinh"]["top_reason"] == "no_vneid"
+    assert reasons["ly_lich_tu_phap"]["dont_know_how"] == 1
+    places = by_key(queries.offline(engine, BOTH, "locality"))
+    assert places["xa-nui-thanh"]["total"] == 2 and places["phuong-tam-ky"]["total"] == 1
+    assert by_key(queries.offline(engine, BOTH, "field"))["ho_tich"]["total"] == 2
+    assert queries.offline_totals(list(reasons.values()))["no_vneid"] == 2
+
+    outcomes = queries.lookup_outcomes(engine, BOTH)
+    assert {r["outcome"]: r["lookups"] for r in outcomes["rows"]} == {
+        "found": 1, "not_found": 0, "verification_failed": 0, "system_down": 1}
+    assert outcomes["per_day"][1]["found"] == 1
+
+    requests = queries.handoff_requests(engine, BOTH)
+    assert requests["totals"] == {"human_handoff": 1, "complain": 1}
+    assert [r["kind"] for r in requests["recent"]] == ["complain", "human_handoff"]
+
+    ratings = by_key(queries.satisfaction(engine, BOTH, "intent"))
+    assert ratings["ask_documents"]["useful"] == 1 and ratings["ask_documents"]["not_useful"] == 1
+    assert ratings["ask_documents"]["useful_share"] == 0.5
+    assert by_key(queries.satisfaction(engine, BOTH, "procedure"))["ly_lich_tu_phap"]["useful_share"] == 1.0
+
+    latency = queries.latency_per_day(engine, BOTH)
+    # DAY: 1,2,0.5,1,3,4 s (form) and 1,2,1 s (rest); NEXT: 1,2,3,5 s (zalo) and 1 s (new citizen)
+    assert [(r["replies"], r["p50_ms"], r["p95_ms"]) for r in latency["per_day"]] == [
+        (9, 1000.0, 4000.0), (5, 2000.0, 5000.0)]
+
+    listed = queries.conversation_list(engine, BOTH)
+    assert [r["sender_id"] for r in listed] == ["tg-4004", "zalo-3003", "rest-2002", "tg-1001"]
+    one = queries.conversation(engine, listed[-1]["id"])
+    assert [m["actor"] for m in one["messages"][:2]] == ["user", "bot"]
+    assert queries.conversation(engine, 10_000) is None
+
+
+async def test_every_aggregate_on_sqlite(seeded):
+    check_every_aggregate(seeded.app)
+
+
+def test_filters_from_a_query_string():
+    f, problems = queries.parse_filters("2026-03-10", "2026-03-11", "telegram", on=dt.date(2026, 4, 1))
+    assert f == queries.Filters(DAY, NEXT, "telegram") and problems == []
+    f, problems = queries.parse_filters("2026-01-01'; DROP TABLE x; --", None, "' OR 1=1 --", on=NEXT)
+    assert f == queries.Filters(NEXT - dt.timedelta(days=29), NEXT, None)
+    assert set(problems) == {"start", "channel"}
+    f, problems = queries.parse_filters("2026-03-11", "2026-03-10", None)
+    assert (f.start, f.end, problems) == (DAY, NEXT, ["order"])
+    assert queries.Filters(DAY, DAY).start_utc == dt.datetime(2026, 3, 9, 17, tzinfo=dt.timezone.utc)
+
+
+def test_target_validation(stores):
+    with pytest.raises(ValueError):
+        queries.set_target(stores.app, "planet", "x", 0.5, "admin")
+    with pytest.raises(ValueError):
+        queries.set_target(stores.app, "field", "ho_tich", 1.5, "admin")
+    queries.set_target(stores.app, "field", "ho_tich", 0.5, "admin")
+    queries.set_target(stores.app, "field", "ho_tich", 0.7, "admin")
+    assert queries.target_map(stores.app) == {("field", "ho_tich"): 0.7}
+    queries.set_target(stores.app, "field", "ho_tich", None, "admin")
+    assert queries.target_map(stores.app) == {}
+
+
+def test_an_empty_export_is_still_valid_yaml():
+    assert yaml.safe_load(queries.nlu_yaml([]))["nlu"][0]["intent"] == "TODO_LABEL"
+
+
+@pytest.fixture
+def postgres_schema():
+    """A schema of its own on the local PostgreSQL, dropped afterwards. No PostgreSQL: fail."""
+    admin = create_engine(POSTGRES, future=True)
+    schema = "analytics_test_" + secrets.token_hex(6)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as error:  # noqa: BLE001
+        pytest.fail(f"PostgreSQL is required at {POSTGRES}: {error}")
+    url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    try:
+        yield SimpleNamespace(url=url, schema=schema)
+    finally:
+        for cached in (engines.app_engine, engines.tracker_engine):
+            cached.cache_clear()
+        from bot.store.db import engine_for
+
+        engine_for.cache_clear()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+async def test_every_aggregate_on_postgresql(postgres_schema):
+    writer = seed.TrackerWriter(postgres_schema.url)
+    try:
+        await writer.save(seed.conversations_part_one())
+        app = engines.app_engine(postgres_schema.url)
+        tracker = engines.tracker_engine(postgres_schema.url)
+        assert ingest.ingest(app, tracker).events > 0
+        await writer.save(seed.conversations_part_two())
+    finally:
+        writer.dispose()
+    seed.seed_app_tables(app)
+    assert ingest.ingest(app, tracker).events > 0
+    assert ingest.ingest(app, tracker).events == 0
+    tables = set(inspect(app).get_table_names(schema=postgres_schema.schema))
+    assert {"events", "analytics_messages", "funnel_events"} <= tables
+    check_every_aggregate(app)
+    app.dispose()
+    tracker.dispose()
