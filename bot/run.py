@@ -157,10 +157,31 @@ def notifier_server(settings: Settings) -> Service:
     )
 
 
+def web_server(settings: Settings) -> Service:
+    return Service(
+        name="widget demo page",
+        command=[sys.executable, "-m", "bot.web", "--port", str(settings.web_port)],
+        health_url=f"http://127.0.0.1:{settings.web_port}/health",
+        address=f"http://localhost:{settings.web_port}/ (widget: /widget.js)",
+        port=settings.web_port,
+    )
+
+
+def staff_server(settings: Settings) -> Service:
+    return Service(
+        name="staff analytics",
+        command=[sys.executable, "-m", "bot.staff", "serve", "--port", str(settings.staff_port)],
+        health_url=f"http://127.0.0.1:{settings.staff_port}/health",
+        address=f"http://localhost:{settings.staff_port}/ (accounts: python -m bot.staff users add NAME --role admin)",
+        port=settings.staff_port,
+    )
+
+
 def assistant_services(settings: Settings, model: Path) -> List[Service]:
     """Everything `make run` starts; the sandbox only when no real one-stop system is set."""
     services = [sandbox_server(settings)] if settings.uses_sandbox else []
-    return services + [action_server(settings), rasa_server(settings, model), notifier_server(settings)]
+    return services + [action_server(settings), rasa_server(settings, model), notifier_server(settings),
+                       web_server(settings), staff_server(settings)]
 
 
 class Supervisor:
@@ -244,11 +265,20 @@ def preflight(settings: Settings) -> Optional[str]:
     from bot.nlu.lexicon import LexiconError, read_yaml
     from bot.procedures.catalogue import CatalogueError, load_catalogue
 
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.store.db import engine_for
+
     try:
         load_catalogue(settings.procedures_dir)
         read_yaml(settings.province_profile)
     except (CatalogueError, LexiconError) as error:
         return f"data error, nothing started: {error}"
+    try:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        engine_for(settings.app_db_url)  # the schema exists before the services share it
+    except SQLAlchemyError as error:
+        return f"the assistant's database {settings.app_db_url.split('@')[-1]} is not usable: {error}"
     return None
 
 

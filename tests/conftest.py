@@ -51,11 +51,14 @@ class Assistant:
         self.actions_port = free_port()
         self.sandbox_port = free_port()
         self.notifier_port = free_port()
+        self.web_port = free_port()
+        self.staff_port = free_port()
         self.token = "test-token"
         self.var = Path(tempfile.mkdtemp(prefix="assistant-var-"))
         self.log = open(ROOT / "results" / f"test-assistant-{self.rasa_port}.log", "w")  # noqa: SIM115
         env = {**os.environ, "RASA_PORT": str(self.rasa_port), "ACTIONS_PORT": str(self.actions_port),
                "ONESTOP_SANDBOX_PORT": str(self.sandbox_port), "NOTIFIER_PORT": str(self.notifier_port),
+               "WEB_PORT": str(self.web_port), "STAFF_PORT": str(self.staff_port),
                "VAR_DIR": str(self.var), "RASA_TOKEN": self.token, "PYTHONPATH": str(ROOT),
                **(extra_env or {})}
         self.process = subprocess.Popen(

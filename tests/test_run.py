@@ -33,8 +33,8 @@ def test_sigterm_stops_every_child():
     try:
         running.wait_ready()
         children = children_of(running.process.pid)
-        # sandbox, action server, Rasa server, notifier
-        assert len(children) == 4
+        # sandbox, action server, Rasa server, notifier, widget page, staff app
+        assert len(children) == 6
         assert running.say("s", "xin chào")
     finally:
         code = running.stop()

@@ -37,7 +37,8 @@
     disconnected: "Mất kết nối với trợ lý. Đang kết nối lại…",
     loadError: "Không tải được cửa sổ trò chuyện. Vui lòng tải lại trang hoặc gọi đường dây nóng.",
     noAnswer: "Trợ lý chưa trả lời. Vui lòng thử lại sau ít phút.",
-    queued: "Tin nhắn sẽ được gửi khi kết nối lại."
+    queued: "Tin nhắn sẽ được gửi khi kết nối lại.",
+    unread: " (có tin nhắn mới)"
   };
   var KEY_SESSION = "dvc-widget.session_id"; // localStorage: the same conversation across visits
   var KEY_HISTORY = "dvc-widget.history";    // sessionStorage: gone when the tab closes (shared computers)
@@ -123,6 +124,9 @@
   });
   launcher.appendChild(el("span", "dvc-launcher-icon", { "aria-hidden": "true" }));
   launcher.appendChild(text("span", "dvc-launcher-text", TEXTS.launcher));
+  var unread = text("span", "dvc-visually-hidden", TEXTS.unread);
+  unread.hidden = true;
+  launcher.appendChild(unread);
 
   var panel = el("section", "dvc-panel", {
     id: "dvc-panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "dvc-title"
@@ -249,7 +253,7 @@
 
   function renderAll() {
     while (log.firstChild) log.removeChild(log.firstChild);
-    if (!conversation.length) render({ from: "bot", text: TEXTS.welcome });
+    render({ from: "bot", text: TEXTS.welcome }); // not stored: the same on every load
     conversation.forEach(render);
   }
 
@@ -363,7 +367,12 @@
     var attachment = data.attachment;
     if (attachment && attachment.type === "image" && attachment.payload) item.image = String(attachment.payload.src || "");
     if (typeof data.image === "string") item.image = data.image;
-    if (item.text || item.image || (item.buttons && item.buttons.length)) add(item);
+    if (!(item.text || item.image || (item.buttons && item.buttons.length))) return;
+    add(item);
+    if (panel.hidden) { // e.g. a dossier status change pushed while the panel is closed
+      root.classList.add("dvc-unread");
+      unread.hidden = false;
+    }
   }
 
   /* ---------- opening and closing ---------- */
@@ -371,6 +380,8 @@
   function open(moveFocus) {
     panel.hidden = false;
     root.classList.add("dvc-open");
+    root.classList.remove("dvc-unread");
+    unread.hidden = true;
     launcher.setAttribute("aria-expanded", "true");
     session.setItem(KEY_OPEN, "1");
     log.scrollTop = log.scrollHeight;
@@ -428,7 +439,11 @@
     document.head.appendChild(css);
     document.body.appendChild(root);
     renderAll();
-    if (session.getItem(KEY_OPEN)) open(false); // reopened after a reload, focus stays with the page
+    if (session.getItem(KEY_OPEN)) {
+      open(false); // reopened after a reload, focus stays with the page
+    } else if (conversation.length && local.getItem(KEY_SESSION)) {
+      connect(); // an ongoing conversation: answers pushed later still arrive
+    }
   }
 
   if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);

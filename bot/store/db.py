@@ -9,7 +9,7 @@ from typing import List, Optional
 
 from sqlalchemy import and_, create_engine, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.store.models import (answer_ratings, delivered_events, funnel_events, metadata,
                               offline_reasons, subscriptions, verification_failures)
@@ -26,7 +26,10 @@ def engine_for(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True, pool_pre_ping=True)
-    metadata.create_all(engine)  # embedded default; production runs migrations (issue 8)
+    try:
+        metadata.create_all(engine)  # embedded default; production runs migrations
+    except OperationalError:
+        metadata.create_all(engine)  # another process created them between check and create
     return engine
 
 
