@@ -18,12 +18,12 @@ export PYTHONWARNINGS := ignore
 export ACTIONS_PORT ?= 5055
 export RASA_PORT ?= 5005
 
-.PHONY: help install train run shell test eval validate unit core nlu-check lock clean measure browser bench
+.PHONY: help install train run shell test eval validate unit core nlu-check lock clean measure browser bench staff-user
 
 help:
 	@echo "make run    install, train if needed, start the assistant (Ctrl-C stops it)"
 	@echo "make test   install, validate data, train if needed, run every test"
-	@echo "make train | eval | shell | lock | clean"
+	@echo "make train | eval | shell | measure | bench | staff-user NAME=.. ROLE=.. | lock | clean"
 
 $(PY):
 	@if ! python3.10 --version >/dev/null 2>&1; then \
@@ -108,3 +108,8 @@ measure: install train
 bench: install train
 	@mkdir -p results
 	$(PY) -m scripts.bench --levels 1,20,50 --seconds 30
+
+# A staff account for the analytics app: make staff-user NAME=lan ROLE=admin
+staff-user: install
+	@test -n "$(NAME)" || { echo "usage: make staff-user NAME=<name> ROLE=viewer|admin"; exit 2; }
+	$(PY) -m bot.staff users add "$(NAME)" --role "$(or $(ROLE),viewer)"
