@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -15,7 +11,7 @@ from typing import Iterator, List, Tuple
 
 import pytest
 
-from tests.conftest import ROOT, Assistant, free_port
+from tests.conftest import ROOT, Assistant
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -42,45 +38,9 @@ USER = "#dvc-widget .dvc-from-user .dvc-bubble"
 
 
 @pytest.fixture(scope="module")
-def assistant() -> Iterator[Assistant]:
-    (ROOT / "results").mkdir(exist_ok=True)
-    running = Assistant()
-    try:
-        running.wait_ready()
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(scope="module")
-def web_url(assistant: Assistant) -> Iterator[str]:
-    port = free_port()
-    log = open(ROOT / "results" / f"test-web-{port}.log", "w")  # noqa: SIM115
-    env = {**os.environ, "RASA_PORT": str(assistant.rasa_port), "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "bot.web", "--port", str(port), "--host", "127.0.0.1"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"bot.web exited with {process.returncode}; see {log.name}")
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"bot.web did not answer in time; see {log.name}") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+def web_url(assistant: Assistant) -> str:
+    """The demo page `bot.run` serves beside the assistant (the widget inside it)."""
+    return f"http://127.0.0.1:{assistant.web_port}"
 
 
 @pytest.fixture(scope="module")
