@@ -1,7 +1,6 @@
 """`python -m bot.run`: starts both servers, and stops every child on SIGTERM."""
 
 import os
-import signal
 import subprocess
 import sys
 import time

@@ -1,6 +1,5 @@
 """Procedure questions through the REST channel of a running assistant, for every procedure."""
 
-import json
 
 import pytest
 
