@@ -129,7 +129,7 @@ def rasa_server(settings: Settings, model: Path) -> Service:
         name="Rasa server",
         command=[_bin("rasa"), "run", "--enable-api", "--auth-token", settings.rasa_token,
                  "--port", str(settings.rasa_port), "--model", str(model),
-                 "--credentials", str(write_credentials(settings)), "--endpoints", "endpoints.yml",
+                 "--credentials", str(write_credentials(settings)), "--endpoints", str(settings.endpoints_file),
                  "--cors", "*"],
         health_url=f"http://127.0.0.1:{settings.rasa_port}/status?token={settings.rasa_token}",
         address=f"http://localhost:{settings.rasa_port}/webhooks/rest/webhook",
@@ -305,7 +305,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.mode == "shell":
         def talk() -> int:
             return subprocess.call(
-                [_bin("rasa"), "shell", "--model", str(model), "--endpoints", "endpoints.yml"],
+                [_bin("rasa"), "shell", "--model", str(model), "--endpoints", str(settings.endpoints_file)],
                 cwd=ROOT, env=env,
             )
         return Supervisor([action_server(settings)]).run(env, on_ready=talk)

@@ -274,8 +274,9 @@ def main() -> int:
     for name, data in report["models"].items():
         full = data["levels"][0]["p50_ms"]
         data["round_trip_over_floor_ms"] = round(full - data["floor_ms"], 1)
-    (RESULTS / "bench.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    chart(report, RESULTS / "bench.png")
+    name = "bench-project" if args.skip_stock else "bench"  # a partial run keeps the full report
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    chart(report, RESULTS / f"{name}.png")
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
 
