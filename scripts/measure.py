@@ -18,7 +18,9 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Dict, List
+from typing import List
+
+from scripts.bench import process_memory
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = [
@@ -34,20 +36,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def tree(pid: int) -> List[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
-    children = [int(p) for p in out.split()]
-    return children + [g for c in children for g in tree(c)]
 
 
 def say(url: str, sender: str, text: str, timeout: float = 30) -> list:
@@ -98,12 +86,7 @@ def main() -> int:
             latencies.append((time.perf_counter() - t0) * 1000)
             assert answer, text
 
-        processes: Dict[str, float] = {}
-        for pid in tree(supervisor.pid):
-            cmd = open(f"/proc/{pid}/cmdline").read().replace("\0", " ")
-            name = "action server" if " actions " in cmd else "Rasa server" if " run " in cmd else cmd[:40]
-            processes[name] = round(processes.get(name, 0) + rss_mb(pid), 1)
-        processes["supervisor"] = round(rss_mb(supervisor.pid), 1)
+        processes = process_memory(supervisor.pid)
 
         result = {
             "seconds_until_rest_answers": round(first_answer_s, 1),
