@@ -12,6 +12,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import rasa_speedups
 from bot.config import load_settings
 from bot.nlu.lexicon import read_yaml
 from bot.sanitise import clean_message
@@ -34,6 +35,7 @@ class CitizenRestInput(RestInput):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
+        rasa_speedups.install()  # the REST channel is in every run's credentials
         hook = Blueprint("citizen_rest_webhook", __name__)
 
         @hook.route("/", methods=["GET"])
