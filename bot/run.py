@@ -308,7 +308,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 [_bin("rasa"), "shell", "--model", str(model), "--endpoints", str(settings.endpoints_file)],
                 cwd=ROOT, env=env,
             )
-        return Supervisor([action_server(settings)]).run(env, on_ready=talk)
+        sandbox = [sandbox_server(settings)] if settings.uses_sandbox else []
+        return Supervisor(sandbox + [action_server(settings)]).run(env, on_ready=talk)
 
     services = assistant_services(settings, model)
 
