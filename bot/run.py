@@ -137,44 +137,33 @@ def rasa_server(settings: Settings, model: Path) -> Service:
     )
 
 
-def sandbox_server(settings: Settings) -> Service:
+def python_service(name: str, module: List[str], port: int, shown: str) -> Service:
+    """One of our own services: `python -m <module> --port N`, with GET /health."""
     return Service(
-        name="one-stop sandbox",
-        command=[sys.executable, "-m", "bot.onestop.sandbox", "--port", str(settings.sandbox_port)],
-        health_url=f"http://127.0.0.1:{settings.sandbox_port}/health",
-        address=f"http://localhost:{settings.sandbox_port}/api/v1 (token {settings.onestop_token})",
-        port=settings.sandbox_port,
+        name=name,
+        command=[sys.executable, "-m", *module, "--port", str(port)],
+        health_url=f"http://127.0.0.1:{port}/health",
+        address=f"http://localhost:{port}{shown}",
+        port=port,
     )
+
+
+def sandbox_server(settings: Settings) -> Service:
+    return python_service("one-stop sandbox", ["bot.onestop.sandbox"], settings.sandbox_port,
+                          f"/api/v1 (token {settings.onestop_token})")
 
 
 def notifier_server(settings: Settings) -> Service:
-    return Service(
-        name="notifier",
-        command=[sys.executable, "-m", "bot.notifier", "--port", str(settings.notifier_port)],
-        health_url=f"http://127.0.0.1:{settings.notifier_port}/health",
-        address=f"http://localhost:{settings.notifier_port}/onestop/webhook",
-        port=settings.notifier_port,
-    )
+    return python_service("notifier", ["bot.notifier"], settings.notifier_port, "/onestop/webhook")
 
 
 def web_server(settings: Settings) -> Service:
-    return Service(
-        name="widget demo page",
-        command=[sys.executable, "-m", "bot.web", "--port", str(settings.web_port)],
-        health_url=f"http://127.0.0.1:{settings.web_port}/health",
-        address=f"http://localhost:{settings.web_port}/ (widget: /widget.js)",
-        port=settings.web_port,
-    )
+    return python_service("widget demo page", ["bot.web"], settings.web_port, "/ (widget: /widget.js)")
 
 
 def staff_server(settings: Settings) -> Service:
-    return Service(
-        name="staff analytics",
-        command=[sys.executable, "-m", "bot.staff", "serve", "--port", str(settings.staff_port)],
-        health_url=f"http://127.0.0.1:{settings.staff_port}/health",
-        address=f"http://localhost:{settings.staff_port}/ (accounts: python -m bot.staff users add NAME --role admin)",
-        port=settings.staff_port,
-    )
+    return python_service("staff analytics", ["bot.staff", "serve"], settings.staff_port,
+                          "/ (accounts: python -m bot.staff users add NAME --role admin)")
 
 
 def assistant_services(settings: Settings, model: Path) -> List[Service]:

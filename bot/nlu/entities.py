@@ -17,7 +17,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.component import FromConfig
-from bot.nlu.gazetteer import Gazetteer, gazetteer_for
+from bot.nlu.gazetteer import DATA_FILES, Gazetteer, gazetteer_from_config
 from bot.nlu.values import canonical_value
 
 
@@ -29,19 +29,11 @@ class GazetteerEntityExtractor(FromConfig, GraphComponent, EntityExtractorMixin)
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {
-            "procedures_path": "data/procedures",
-            "localities_path": "data/localities",
-            "teencode_path": "data/lexicon/teencode.yml",
-        }
+        return dict(DATA_FILES)
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._config = {**self.get_default_config(), **config}
-        self.gazetteer: Gazetteer = gazetteer_for(
-            self._config.get("procedures_path"),
-            self._config.get("localities_path"),
-            self._config.get("teencode_path"),
-        )
+        self.gazetteer: Gazetteer = gazetteer_from_config(self._config)
 
 
     def process(self, messages: List[Message]) -> List[Message]:

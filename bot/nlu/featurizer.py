@@ -23,11 +23,10 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.gazetteer import gazetteer_for
+from bot.nlu.gazetteer import DATA_FILES, gazetteer_from_config
 from bot.nlu.values import dossier_code_spans, number_spans
 
 _KINDS = ("procedure", "locality", "value")
-SENTENCE_FEATURES = ("has_procedure", "has_locality", "has_value", "only_names", "one_word")
 
 
 @DefaultV1Recipe.register(
@@ -42,9 +41,7 @@ class NameShapeFeaturizer(SparseFeaturizer, GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {
             **SparseFeaturizer.get_default_config(),
-            "procedures_path": "data/procedures",
-            "localities_path": "data/localities",
-            "teencode_path": "data/lexicon/teencode.yml",
+            **DATA_FILES,
             # Five features among thousands of word counts: scaled up so that the
             # classifier's regularisation does not drown them (measured: make eval).
             "weight": 4.0,
@@ -53,9 +50,7 @@ class NameShapeFeaturizer(SparseFeaturizer, GraphComponent):
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)
         self.weight = float(config.get("weight", 1.0))
-        self.gazetteer = gazetteer_for(
-            config.get("procedures_path"), config.get("localities_path"), config.get("teencode_path")
-        )
+        self.gazetteer = gazetteer_from_config(config)
 
     @classmethod
     def create(

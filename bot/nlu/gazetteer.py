@@ -116,6 +116,18 @@ def _entries(file: Path, key: str) -> List[dict]:
     return entries
 
 
+# The data files both the extractor and the featurizer read (component configuration keys).
+DATA_FILES = {
+    "procedures_path": "data/procedures",
+    "localities_path": "data/localities",
+    "teencode_path": "data/lexicon/teencode.yml",
+}
+
+
+def gazetteer_from_config(config: dict) -> "Gazetteer":
+    return gazetteer_for(*(config.get(key) for key in DATA_FILES))
+
+
 @lru_cache(maxsize=4)
 def gazetteer_for(
     procedures_path: Optional[str], localities_path: Optional[str], teencode_path: Optional[str]
