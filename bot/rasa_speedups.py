@@ -1,26 +1,49 @@
-"""A measured fix for Rasa 3.6's hottest path, installed when the Rasa server starts.
+"""Measured fixes for Rasa 3.6's hottest paths, installed when the Rasa server starts.
 
-Rasa checks every answer of the action server with `jsonschema.validate()`, which first
-re-checks the schema itself on each call. Under 20 citizens that was two thirds of the Rasa
-server's CPU (py-spy on `make bench`, 2026-11-27). A validator built once gives the same
-verdict; only an invalid answer goes through Rasa's own code, so its error stays the same.
+Each was found with py-spy on the Rasa server under `make bench` (20 citizens) and gives the
+same results as the code it replaces (tests/test_rasa_speedups.py compares them):
+
+- Rasa checks every answer of the action server with `jsonschema.validate()`, which first
+  re-checks the schema itself on each call: two thirds of the CPU (2026-11-27). A validator
+  built once gives the same verdict; an invalid answer still goes through Rasa's own code, so
+  its error stays the same.
+- The graph runner recomputes, for every message and every predicted action, the sub-graph its
+  targets need (a recursion without memory) and hands it to dask's general scheduler. The
+  sub-graph is fixed once the model is loaded: it is computed once per target list and run in
+  dependency order directly.
+- Rebuilding a tracker from stored events looks each event's class up among all subclasses
+  of `Event`, once per event; the classes are looked up once per type name.
+- Every call to the action server opened a new HTTP client and TCP connection. Calls now share
+  one client per event loop and endpoint, keeping connections alive for less time than the
+  action server does (so the client, not the server, closes an idle one); `close_sessions`
+  closes them when the server stops.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-_original: Optional[Callable[..., bool]] = None
+_installed = False
+_original: Optional[Callable[..., bool]] = None  # Rasa's own action-answer validation
 
 
 def install() -> None:
     """Idempotent: the Rasa server calls it once per channel set-up."""
+    global _installed
+    if _installed:
+        return
+    _install_graph_runner()
+    _install_event_lookup()
+    _install_action_validator()
+    _install_shared_sessions()
+    _installed = True
+
+
+def _install_action_validator() -> None:
     global _original
     from jsonschema.validators import validator_for
     from rasa.core.actions.action import RemoteAction
 
-    if _original is not None:
-        return
     schema = RemoteAction.action_response_format_spec()
     validator_class = validator_for(schema)
     validator_class.check_schema(schema)
@@ -34,3 +57,105 @@ def install() -> None:
 
     RemoteAction._validate_action_result = validate_action_result
     _original = original
+
+
+def run_in_order(graph: Dict[str, Any], targets: List[str]) -> List[Any]:
+    """What `dask.get(graph, targets)` returns, for graphs whose tasks are `(callable, *keys)`."""
+    results: Dict[str, Any] = {}
+
+    def value(key: str) -> Any:
+        if key in results:
+            return results[key]
+        task = graph[key]
+        if isinstance(task, tuple) and task and callable(task[0]):
+            arguments = [value(a) if isinstance(a, str) and a in graph else a for a in task[1:]]
+            results[key] = task[0](*arguments)
+        else:
+            results[key] = task
+        return results[key]
+
+    return [value(target) for target in targets]
+
+
+def _install_graph_runner() -> None:
+    from rasa.engine.exceptions import GraphRunError
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    def run(self: DaskGraphRunner, inputs: Optional[Dict[str, Any]] = None,
+            targets: Optional[List[str]] = None) -> Dict[str, Any]:
+        run_targets = targets if targets else self._graph_schema.target_names
+        graphs = self.__dict__.setdefault("_graphs_by_targets", {})
+        template = graphs.get(tuple(run_targets))
+        if template is None:
+            template = self._build_dask_graph(self._graph_schema.minimal_graph_schema(run_targets))
+            graphs[tuple(run_targets)] = template
+        run_graph = dict(template)
+        if inputs:
+            self._add_inputs_to_graph(inputs, run_graph)
+        try:
+            return dict(run_in_order(run_graph, run_targets))
+        except RuntimeError as error:
+            raise GraphRunError("Error running runner.") from error
+
+    DaskGraphRunner.run = run
+
+
+def _install_event_lookup() -> None:
+    from rasa.shared.core.events import Event
+
+    original = Event.resolve_by_type
+    classes: Dict[str, type] = {}
+
+    def resolve_by_type(type_name: str, default: Optional[type] = None) -> Optional[type]:
+        found = classes.get(type_name)
+        if found is None:
+            found = original(type_name, default)
+            if found is not None and getattr(found, "type_name", None) == type_name:
+                classes[type_name] = found
+        return found
+
+    Event.resolve_by_type = staticmethod(resolve_by_type)
+
+
+_sessions: Dict[Tuple[Any, ...], Any] = {}
+KEEPALIVE_S = 2.0  # Sanic, the action server's framework, keeps an idle connection for 5 s
+
+
+class _SharedSession:
+    """Used as `async with endpoint.session() as session:` — everywhere Rasa 3.6 calls it."""
+
+    def __init__(self, endpoint: Any) -> None:
+        self.endpoint = endpoint
+
+    async def __aenter__(self) -> Any:
+        import asyncio
+
+        import aiohttp
+        from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT
+
+        endpoint, loop = self.endpoint, asyncio.get_running_loop()
+        key = (tuple(sorted(endpoint.headers.items())), tuple(sorted(endpoint.basic_auth.items())))
+        session = _sessions.get(key)
+        if session is None or session.closed or session.loop is not loop:
+            auth = (aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
+                    if endpoint.basic_auth else None)
+            session = aiohttp.ClientSession(
+                headers=endpoint.headers, auth=auth, timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S))
+            _sessions[key] = session
+        return session
+
+    async def __aexit__(self, *_: Any) -> None:
+        return None
+
+
+async def close_sessions() -> None:
+    while _sessions:
+        _, session = _sessions.popitem()
+        await session.close()
+
+
+def _install_shared_sessions() -> None:
+    from rasa.utils.endpoints import EndpointConfig
+
+    EndpointConfig.session = lambda self: _SharedSession(self)

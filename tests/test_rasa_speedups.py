@@ -15,3 +15,92 @@ def test_valid_action_answers_pass_and_invalid_ones_still_raise_rasas_error():
     with pytest.raises(ValidationError) as error:
         action._validate_action_result({"events": [{"name": "procedure"}], "responses": []})
     assert "Failed to validate Action server response" in error.value.message
+
+
+PARSED = ["xin chào", "lam so do mat bao lau", "đk kết hôn cần j", "000.00.14.H46-261123-0015", "ở huyện Núi Thành",
+          "asdkjh qwe", "😀"]
+
+
+def test_the_graph_runs_in_order_with_dasks_results(agent):
+    import dask
+    from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.core.channels.channel import UserMessage
+
+    runner, target = agent.processor.graph_runner, agent.processor.model_metadata.nlu_target
+    graph = runner._build_dask_graph(runner._graph_schema.minimal_graph_schema([target]))
+    for text in PARSED:
+        def inputs(text: str = text) -> dict:
+            return {**graph, PLACEHOLDER_MESSAGE: (PLACEHOLDER_MESSAGE, [UserMessage(text, message_id="m")]),
+                    PLACEHOLDER_TRACKER: (PLACEHOLDER_TRACKER, DialogueStateTracker("t", agent.domain.slots))}
+        (name, by_dask), = dask.get(inputs(), [target])
+        (ours_name, ours), = rasa_speedups.run_in_order(inputs(), [target])
+        assert ours_name == name == target
+        def seen(messages):
+            return [{key: value for key, value in m.as_dict().items() if key != "text_tokens"}
+                    | {"tokens": [t.text for t in m.get("text_tokens", [])]} for m in messages]
+        assert seen(ours) == seen(by_dask)
+        assert seen(ours)[0]["tokens"] and seen(ours)[0]["intent"]["name"]
+
+
+def test_answers_are_the_same_after_install(agent):
+    import asyncio
+
+    before = [asyncio.run(agent.parse_message(text)) for text in PARSED]
+    rasa_speedups.install()
+    after = [asyncio.run(agent.parse_message(text)) for text in PARSED]
+    assert agent.processor.graph_runner.__dict__["_graphs_by_targets"]  # the installed runner ran
+    assert [(p["intent"]["name"], round(p["intent"]["confidence"], 6), p["entities"]) for p in before] == \
+           [(p["intent"]["name"], round(p["intent"]["confidence"], 6), p["entities"]) for p in after]
+    assert before[2]["intent"]["name"] != before[0]["intent"]["name"]
+
+
+def test_event_classes_are_found_by_type_name_and_unknown_types_still_fail():
+    from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+
+    rasa_speedups.install()
+    assert Event.resolve_by_type("user") is UserUttered
+    assert Event.resolve_by_type("slot") is SlotSet
+    assert Event.resolve_by_type("action") is ActionExecuted
+    assert Event.resolve_by_type("nonsense", default=SlotSet) is SlotSet
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("nonsense")
+
+
+def test_calls_to_the_action_server_share_a_kept_alive_connection():
+    import asyncio
+
+    from aiohttp import web
+    from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+    rasa_speedups.install()
+    peers = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        body = await request.json()
+        if body.get("fail"):
+            return web.json_response({"error": "no"}, status=500)
+        return web.json_response({"echo": body["n"]})
+
+    async def scenario() -> None:
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        answers = [await endpoint.request(json={"n": n}) for n in range(3)]
+        assert answers == [{"echo": 0}, {"echo": 1}, {"echo": 2}]
+        with pytest.raises(ClientResponseError):
+            await endpoint.request(json={"fail": True})
+        assert len(set(peers)) == 1 and len(peers) == 4  # one connection for four calls
+        await rasa_speedups.close_sessions()
+        assert await endpoint.request(json={"n": 9}) == {"echo": 9}  # a closed client is replaced
+        await rasa_speedups.close_sessions()
+        await runner.cleanup()
+
+    asyncio.run(scenario())

@@ -38,6 +38,10 @@ class CitizenRestInput(RestInput):
         rasa_speedups.install()  # the REST channel is in every run's credentials
         hook = Blueprint("citizen_rest_webhook", __name__)
 
+        @hook.listener("after_server_stop")
+        async def close_http_clients(*_: Any) -> None:
+            await rasa_speedups.close_sessions()
+
         @hook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})

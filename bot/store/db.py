@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional
 
-from sqlalchemy import and_, create_engine, delete, func, insert, select, update
+from sqlalchemy import and_, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -21,11 +21,25 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def tune_sqlite(engine: Engine) -> Engine:
+    """WAL journal and `synchronous=NORMAL` on every SQLite connection: a commit no longer
+    waits for the disk (durable across a process crash, not a power cut) and readers do not
+    block the writer. Other databases are left as they are."""
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _pragmas(connection, _record) -> None:  # noqa: ANN001
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+    return engine
+
+
 @lru_cache(maxsize=4)
 def engine_for(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True, pool_pre_ping=True)
+    engine = tune_sqlite(create_engine(url, future=True, pool_pre_ping=True))
     try:
         metadata.create_all(engine)  # embedded default; production runs migrations
     except OperationalError:

@@ -1,0 +1,112 @@
+"""The embedded tracker store keeps Rasa's rows and semantics while answering from memory."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.store.tracker_store import EmbeddedTrackerStore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def turn(store, domain, sender: str, text: str, slot_value: str = None) -> None:
+    tracker = run(store.retrieve(sender)) or DialogueStateTracker(sender, domain.slots)
+    tracker.update(UserUttered(text, {"name": "hoi_thu_tuc", "confidence": 0.9}))
+    if slot_value:
+        tracker.update(SlotSet("procedure", slot_value))
+    tracker.update(ActionExecuted("action_listen"))
+    run(store.save(tracker))
+
+
+def texts(tracker) -> list:
+    return [event.text for event in tracker.events if isinstance(event, UserUttered)]
+
+
+def test_rows_are_rasas_own(tmp_path, domain):
+    db = str(tmp_path / "tracker.db")
+    ours = EmbeddedTrackerStore(domain=domain, dialect="sqlite", db=db)
+    for text in ("khai sinh", "cần giấy tờ gì", "lệ phí"):
+        turn(ours, domain, "citizen-1", text, slot_value="khai sinh")
+    stock = SQLTrackerStore(domain=domain, dialect="sqlite", db=db)
+    read_back = run(stock.retrieve("citizen-1"))
+    assert texts(read_back) == ["khai sinh", "cần giấy tờ gì", "lệ phí"]
+    assert read_back.get_slot("procedure") == "khai sinh"
+    assert [e.as_dict() for e in read_back.events] == [e.as_dict() for e in run(ours.retrieve("citizen-1")).events]
+
+
+def test_a_restarted_store_reads_what_the_previous_one_wrote(tmp_path, domain):
+    db = str(tmp_path / "tracker.db")
+    first = EmbeddedTrackerStore(domain=domain, dialect="sqlite", db=db)
+    turn(first, domain, "citizen-2", "kết hôn")
+    second = EmbeddedTrackerStore(domain=domain, dialect="sqlite", db=db)
+    turn(second, domain, "citizen-2", "mất bao lâu")
+    assert texts(run(second.retrieve("citizen-2"))) == ["kết hôn", "mất bao lâu"]
+    assert texts(run(SQLTrackerStore(domain=domain, dialect="sqlite", db=db).retrieve("citizen-2"))) == [
+        "kết hôn", "mất bao lâu"]
+
+
+def test_a_new_session_hides_the_old_one_as_rasas_store_does(tmp_path, domain):
+    db = str(tmp_path / "tracker.db")
+    ours = EmbeddedTrackerStore(domain=domain, dialect="sqlite", db=db)
+    turn(ours, domain, "citizen-3", "hộ chiếu")
+    tracker = run(ours.retrieve("citizen-3"))
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("tạm trú", {"name": "hoi_thu_tuc", "confidence": 0.9}))
+    run(ours.save(tracker))
+    turn(ours, domain, "citizen-3", "ở đâu")
+    stock = SQLTrackerStore(domain=domain, dialect="sqlite", db=db)
+    assert texts(run(ours.retrieve("citizen-3"))) == texts(run(stock.retrieve("citizen-3"))) == ["tạm trú", "ở đâu"]
+    assert texts(run(stock.retrieve_full_tracker("citizen-3"))) == ["hộ chiếu", "tạm trú", "ở đâu"]
+
+
+def test_more_conversations_than_it_remembers_stay_correct(tmp_path, domain):
+    ours = EmbeddedTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"), cached_conversations=2)
+    for round_ in range(3):
+        for sender in ("a", "b", "c", "d"):
+            turn(ours, domain, sender, f"{sender}{round_}")
+    for sender in ("a", "b", "c", "d"):
+        assert texts(run(ours.retrieve(sender))) == [f"{sender}0", f"{sender}1", f"{sender}2"]
+    assert len(ours._sessions) <= 2
+
+
+def test_unknown_conversation_is_none(tmp_path, domain):
+    ours = EmbeddedTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    assert run(ours.retrieve("nobody")) is None
+
+
+def test_commits_do_not_wait_for_the_disk_and_readers_do_not_block(tmp_path, domain):
+    db = tmp_path / "t.db"
+    ours = EmbeddedTrackerStore(domain=domain, dialect="sqlite", db=str(db))
+    turn(ours, domain, "citizen-4", "xin chào")
+    with sqlite3.connect(db) as reader:
+        assert reader.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT count(*) FROM events").fetchone()[0] == 2
+        turn(ours, domain, "citizen-4", "tạm biệt")  # a reader's open transaction does not block it
+        reader.execute("COMMIT")
+        assert reader.execute("SELECT count(*) FROM events").fetchone()[0] == 4
+
+
+def test_refuses_a_server_database(domain):
+    with pytest.raises(ValueError, match="SQLite only"):
+        EmbeddedTrackerStore(domain=domain, dialect="postgresql", host="127.0.0.1", db="test",
+                             username="postgres")
