@@ -65,6 +65,7 @@ class Settings:
     zalo_oauth_url: str
     web_port: int                 # website widget and its demo page
     endpoints_file: Path          # Rasa's stores, broker and action server (endpoints.yml)
+    rasa_speedups: bool           # bot/rasa_speedups.py; off only to compare with stock Rasa
     # Staff analytics web app.
     staff_port: int
     staff_secure_cookies: bool    # add `Secure` to the session cookie (behind HTTPS)
@@ -136,6 +137,7 @@ def load_settings() -> Settings:
         zalo_oauth_url=os.environ.get("ZALO_OAUTH_URL", "https://oauth.zaloapp.com"),
         web_port=_int("WEB_PORT", 8080),
         endpoints_file=Path(os.environ.get("RASA_ENDPOINTS", ROOT / "endpoints.yml")),
+        rasa_speedups=_bool("RASA_SPEEDUPS", True),
         staff_port=_int("STAFF_PORT", 8090),
         staff_secure_cookies=_bool("STAFF_SECURE_COOKIES", False),
         retention_days=_int("RETENTION_DAYS", 365),

@@ -4,23 +4,32 @@ Each was found with py-spy on the Rasa server under `make bench` (20 citizens) a
 same results as the code it replaces (tests/test_rasa_speedups.py compares them):
 
 - Rasa checks every answer of the action server with `jsonschema.validate()`, which first
-  re-checks the schema itself on each call: two thirds of the CPU (2026-11-27). A validator
-  built once gives the same verdict; an invalid answer still goes through Rasa's own code, so
-  its error stays the same.
+  re-checks the schema itself on each call: two thirds of the CPU (2026-11-27). The schema is
+  now compiled once (fastjsonschema); an answer it rejects still goes through Rasa's own code,
+  so the error stays Rasa's.
 - The graph runner recomputes, for every message and every predicted action, the sub-graph its
   targets need (a recursion without memory) and hands it to dask's general scheduler. The
   sub-graph is fixed once the model is loaded: it is computed once per target list and run in
   dependency order directly.
 - Rebuilding a tracker from stored events looks each event's class up among all subclasses
   of `Event`, once per event; the classes are looked up once per type name.
+- Rasa deep-copies policy states, events and slots to pass them to debug logs, also when debug
+  logging is off (a tenth of the CPU). In the modules that deep-copy only for logs, the copy
+  is made only while Rasa's debug logging is on.
 - Every call to the action server opened a new HTTP client and TCP connection. Calls now share
   one client per event loop and endpoint, keeping connections alive for less time than the
   action server does (so the client, not the server, closes an idle one); `close_sessions`
-  closes them when the server stops.
+  closes them when the server stops. The request, the whole conversation, is written as JSON
+  by ujson (the standard library's encoder where ujson refuses a value).
+- Every tracker Rasa builds copies every slot with `copy.copy`, the generic (slow) way; slots
+  get a `__copy__` that does the same shallow copy directly.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
+import types
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 _installed = False
@@ -36,24 +45,25 @@ def install() -> None:
     _install_event_lookup()
     _install_action_validator()
     _install_shared_sessions()
+    _install_log_copies()
+    _install_slot_copy()
     _installed = True
 
 
 def _install_action_validator() -> None:
     global _original
-    from jsonschema.validators import validator_for
+    import fastjsonschema
     from rasa.core.actions.action import RemoteAction
 
-    schema = RemoteAction.action_response_format_spec()
-    validator_class = validator_for(schema)
-    validator_class.check_schema(schema)
-    validator = validator_class(schema)
+    validate = fastjsonschema.compile(RemoteAction.action_response_format_spec())
     original = RemoteAction._validate_action_result
 
     def validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
-        if validator.is_valid(result):
+        try:
+            validate(result)
             return True
-        return original(self, result)  # raises Rasa's own ValidationError
+        except fastjsonschema.JsonSchemaException:
+            return original(self, result)  # raises Rasa's own ValidationError
 
     RemoteAction._validate_action_result = validate_action_result
     _original = original
@@ -141,12 +151,23 @@ class _SharedSession:
                     if endpoint.basic_auth else None)
             session = aiohttp.ClientSession(
                 headers=endpoint.headers, auth=auth, timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-                connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S))
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S), json_serialize=json_text)
             _sessions[key] = session
         return session
 
     async def __aexit__(self, *_: Any) -> None:
         return None
+
+
+def json_text(value: Any) -> str:
+    import json
+
+    import ujson
+
+    try:
+        return ujson.dumps(value, ensure_ascii=False, escape_forward_slashes=False)
+    except (TypeError, OverflowError, ValueError):
+        return json.dumps(value)  # the standard library's result, or its error
 
 
 async def close_sessions() -> None:
@@ -159,3 +180,43 @@ def _install_shared_sessions() -> None:
     from rasa.utils.endpoints import EndpointConfig
 
     EndpointConfig.session = lambda self: _SharedSession(self)
+
+
+# Modules of Rasa 3.6.21 whose every `copy.deepcopy` is an argument of a `structlogger.debug`.
+LOG_ONLY_DEEPCOPY_MODULES = ("rasa.core.processor", "rasa.core.policies.memoization",
+                             "rasa.core.policies.rule_policy", "rasa.core.actions.forms")
+
+
+class _CopyForLogs(types.ModuleType):
+    """The `copy` module, except that `deepcopy` copies only while debug logs are written."""
+
+    def __init__(self) -> None:
+        super().__init__("copy")
+        self._rasa = logging.getLogger("rasa")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    def deepcopy(self, value: Any, memo: Optional[Dict[int, Any]] = None) -> Any:
+        return copy.deepcopy(value, memo) if self._rasa.isEnabledFor(logging.DEBUG) else value
+
+
+def _install_log_copies() -> None:
+    import importlib
+
+    shim = _CopyForLogs()
+    for name in LOG_ONLY_DEEPCOPY_MODULES:
+        module = importlib.import_module(name)
+        if getattr(module, "copy", None) is copy:
+            module.copy = shim
+
+
+def _install_slot_copy() -> None:
+    from rasa.shared.core.slots import Slot
+
+    def __copy__(self: Slot) -> Slot:  # what copy.copy does for an object with a __dict__
+        duplicate = self.__class__.__new__(self.__class__)
+        duplicate.__dict__.update(self.__dict__)
+        return duplicate
+
+    Slot.__copy__ = __copy__

@@ -197,8 +197,24 @@ def floor_ms(model: Path, samples: int = 300) -> float:
     return round(float(out.stdout.strip().splitlines()[-1]), 2)
 
 
+# Stock Rasa's own stores and code for the stock model: Rasa's SQL tracker store on SQLite and
+# none of bot/rasa_speedups.py. The project runs endpoints.yml.
+STOCK_ENDPOINTS = """action_endpoint:
+  url: http://localhost:${ACTIONS_PORT}/webhook
+tracker_store:
+  type: SQL
+  dialect: sqlite
+  db: ${VAR_DIR}/rasa-tracker.db
+"""
+
+
 def bench_model(name: str, model: Path, levels: List[int], seconds: float) -> Dict[str, object]:
-    stack = Stack(model)
+    env: Dict[str, str] = {}
+    if name == "stock":
+        endpoints = RESULTS / "bench-stock-endpoints.yml"
+        endpoints.write_text(STOCK_ENDPOINTS)
+        env = {"RASA_ENDPOINTS": str(endpoints), "RASA_SPEEDUPS": "0"}
+    stack = Stack(model, env)
     try:
         startup = stack.wait_answering()
         print(f"[{name}] REST answers {startup:.1f} s after start", flush=True)

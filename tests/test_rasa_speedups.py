@@ -104,3 +104,84 @@ def test_calls_to_the_action_server_share_a_kept_alive_connection():
         await runner.cleanup()
 
     asyncio.run(scenario())
+
+
+def test_log_only_copies_are_skipped_unless_rasa_logs_debug():
+    import copy
+    import importlib
+    import logging
+
+    rasa_speedups.install()
+    states = [{"user": {"intent": "hoi_thu_tuc"}}]
+    rasa_logger = logging.getLogger("rasa")
+    level = rasa_logger.level
+    try:
+        for name in rasa_speedups.LOG_ONLY_DEEPCOPY_MODULES:
+            module = importlib.import_module(name)
+            rasa_logger.setLevel(logging.INFO)
+            assert module.copy.deepcopy(states) is states
+            rasa_logger.setLevel(logging.DEBUG)
+            copied = module.copy.deepcopy(states)
+            assert copied == states and copied is not states and copied[0] is not states[0]
+            assert module.copy.copy(states) is not states  # the rest of `copy` is the real one
+        assert copy.deepcopy(states) is not states  # and nobody else is touched
+    finally:
+        rasa_logger.setLevel(level)
+
+
+def test_slots_copy_as_copy_copy_did(agent):
+    import copy
+
+    rasa_speedups.install()
+    for slot in agent.domain.slots:
+        slot.value = "giá trị" if slot.type_name == "text" else slot.value
+        duplicate = copy.copy(slot)
+        assert type(duplicate) is type(slot) and duplicate is not slot
+        assert duplicate.__dict__ == slot.__dict__
+        duplicate.value = "khác"
+        assert slot.value != "khác"
+
+
+def test_action_requests_are_the_same_json():
+    import json
+
+    rasa_speedups.install()
+    payload = {"next_action": "action_answer_procedure", "sender_id": "c/1",
+               "tracker": {"events": [{"event": "user", "text": "lệ phí \"khai sinh\"", "confidence": 0.9123456789,
+                                       "timestamp": 1764201600.123456, "nested": [None, True, 3]}]},
+               "domain": {"slots": {}}}
+    assert json.loads(rasa_speedups.json_text(payload)) == payload
+    assert json.loads(rasa_speedups.json_text({1: float("nan")})).keys() == {"1"}  # stdlib's fallback
+    with pytest.raises(TypeError):
+        rasa_speedups.json_text({"x": object()})
+
+
+ANSWERS = [
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "procedure", "value": None, "timestamp": None}],
+     "responses": [{"text": "x", "buttons": [{"title": "Có", "payload": "/affirm"}], "image": None}]},
+    {"events": [{"event": "followup", "name": "action_listen"}], "responses": [{"custom": {"a": 1}}]},
+    {"events": [{"event": "bot"}], "responses": [{"text": None}]},
+    {"events": "slot", "responses": []},
+    {"events": [{"event": 3}], "responses": []},
+    {"events": [{"name": "x"}], "responses": []},
+    {"responses": [{"text": "no events"}]},
+    {"events": [], "responses": {"text": "not a list"}},
+    [],
+]
+
+
+@pytest.mark.parametrize("answer", ANSWERS)
+def test_the_compiled_schema_agrees_with_jsonschema(answer):
+    from jsonschema import Draft7Validator
+    from jsonschema.validators import validator_for
+
+    rasa_speedups.install()
+    schema = RemoteAction.action_response_format_spec()
+    expected = validator_for(schema, default=Draft7Validator)(schema).is_valid(answer)
+    action = RemoteAction("action_answer_procedure", None)
+    if expected:
+        assert action._validate_action_result(answer) is True
+    else:
+        with pytest.raises(ValidationError):
+            action._validate_action_result(answer)

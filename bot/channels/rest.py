@@ -35,7 +35,8 @@ class CitizenRestInput(RestInput):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        rasa_speedups.install()  # the REST channel is in every run's credentials
+        if load_settings().rasa_speedups:
+            rasa_speedups.install()  # the REST channel is in every run's credentials
         hook = Blueprint("citizen_rest_webhook", __name__)
 
         @hook.listener("after_server_stop")

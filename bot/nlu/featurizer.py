@@ -1,14 +1,19 @@
-"""Features that say what kind of names a message contains.
+"""The pipeline's featurizers: sentence-level only, since nothing in it reads per-token ones.
 
-"khai tử", "gplx" or "huyện Bắc Trà My" alone are answers (inform), while the same words
-inside a question are its topic. Bag-of-words features cannot see that difference; these
-can: whether the message holds a procedure, a place or a typed value (dossier code,
-phone, ID number), and whether it holds nothing else.
+- NameShapeFeaturizer: "khai tử", "gplx" or "huyện Bắc Trà My" alone are answers (inform),
+  while the same words inside a question are its topic. Bag-of-words features cannot see that
+  difference; these can: whether the message holds a procedure, a place or a typed value
+  (dossier code, phone, ID number), and whether it holds nothing else.
+- SentenceCountVectorsFeaturizer: Rasa's CountVectorsFeaturizer without the per-token
+  (sequence) matrices of the text. The classifier (logistic regression) and the guard read
+  sentence features only, and entities come from regexes and the gazetteer, so those matrices
+  were built and stacked for every message for nobody: a tenth of the Rasa server's CPU under
+  load (py-spy, `make bench`). The sentence features, hence the predictions, are unchanged.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text, Tuple
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 import scipy.sparse
@@ -16,8 +21,9 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES, TOKENS_NAMES
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.nlu.featurizers.sparse_featurizer.sparse_featurizer import SparseFeaturizer
-from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -83,15 +89,9 @@ class NameShapeFeaturizer(SparseFeaturizer, GraphComponent):
         found += [(s, e, "value") for s, e in dossier_code_spans(text) + number_spans(text)]
         return found
 
-    def features(self, text: str, tokens: list) -> Tuple[scipy.sparse.coo_matrix, scipy.sparse.coo_matrix]:
+    def features(self, text: str, tokens: list) -> Tuple[None, scipy.sparse.coo_matrix]:
         spans = self.spans(text)
-        sequence = np.zeros((len(tokens), len(_KINDS)))
-        covered = 0
-        for row, token in enumerate(tokens):
-            for start, end, kind in spans:
-                if token.start < end and start < token.end:
-                    sequence[row, _KINDS.index(kind)] = 1.0
-            covered += bool(sequence[row].any())
+        covered = sum(any(token.start < end and start < token.end for start, end, _ in spans) for token in tokens)
         kinds = {kind for _, _, kind in spans}
         sentence = np.array([[
             float("procedure" in kinds),
@@ -100,7 +100,26 @@ class NameShapeFeaturizer(SparseFeaturizer, GraphComponent):
             float(bool(spans) and covered == len(tokens)),
             float(len(tokens) == 1),
         ]])
-        return (
-            scipy.sparse.coo_matrix(sequence * self.weight),
-            scipy.sparse.coo_matrix(sentence * self.weight),
-        )
+        return None, scipy.sparse.coo_matrix(sentence * self.weight)
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True
+)
+class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
+    """CountVectorsFeaturizer, same configuration, without sequence features for the text."""
+
+    def _create_features(
+        self, attribute: Text, all_tokens: List[List[Text]]
+    ) -> Tuple[List[Optional[scipy.sparse.spmatrix]], List[Optional[scipy.sparse.spmatrix]]]:
+        if attribute not in DENSE_FEATURIZABLE_ATTRIBUTES:
+            return super()._create_features(attribute, all_tokens)
+        sentences: List[Optional[scipy.sparse.spmatrix]] = []
+        for tokens in all_tokens:
+            if not tokens:
+                sentences.append(None)
+                continue
+            sentence = self.vectorizers[attribute].transform([" ".join(tokens)])
+            sentence.sort_indices()
+            sentences.append(sentence.tocoo())
+        return [None] * len(all_tokens), sentences
