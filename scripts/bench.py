@@ -80,8 +80,18 @@ def children(pid: int) -> List[int]:
     return kids + [g for k in kids for g in children(k)]
 
 
-def process_memory(supervisor: int) -> Dict[str, float]:
-    memory: Dict[str, float] = {"supervisor": round(rss_mb(supervisor), 1)}
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except FileNotFoundError:
+        return 0.0
+
+
+def processes(supervisor: int) -> Dict[str, List[int]]:
+    named: Dict[str, List[int]] = {"supervisor": [supervisor]}
     for pid in children(supervisor):
         try:
             cmd = open(f"/proc/{pid}/cmdline").read().replace("\0", " ")
@@ -90,8 +100,16 @@ def process_memory(supervisor: int) -> Dict[str, float]:
         name = ("action server" if "run actions" in cmd else "Rasa server" if "rasa run" in cmd
                 else "sandbox" if "sandbox" in cmd else "notifier" if "notifier" in cmd
                 else "web" if "bot.web" in cmd else "staff" if "bot.staff" in cmd else cmd.split()[-1][:30])
-        memory[name] = round(memory.get(name, 0.0) + rss_mb(pid), 1)
-    return memory
+        named.setdefault(name, []).append(pid)
+    return named
+
+
+def process_memory(supervisor: int) -> Dict[str, float]:
+    return {name: round(sum(rss_mb(pid) for pid in pids), 1) for name, pids in processes(supervisor).items()}
+
+
+def process_cpu(supervisor: int) -> Dict[str, float]:
+    return {name: sum(cpu_s(pid) for pid in pids) for name, pids in processes(supervisor).items()}
 
 
 class Stack:
@@ -220,8 +238,13 @@ def bench_model(name: str, model: Path, levels: List[int], seconds: float) -> Di
         print(f"[{name}] REST answers {startup:.1f} s after start", flush=True)
         results = []
         for level in levels:
+            cpu_before = process_cpu(stack.process.pid)
             result = asyncio.run(run_level(stack.url, level, seconds, seed=level))
             result["rss_mb"] = process_memory(stack.process.pid)
+            # CPU time per message: steadier than throughput on a shared (virtual) machine
+            result["cpu_ms_per_message"] = {
+                name: round((used - cpu_before.get(name, 0.0)) * 1000 / max(result["messages"], 1), 2)
+                for name, used in process_cpu(stack.process.pid).items()}
             print(f"[{name}] {json.dumps(result, ensure_ascii=False)}", flush=True)
             results.append(result)
     finally:

@@ -172,7 +172,7 @@ ANSWERS = [
 
 
 @pytest.mark.parametrize("answer", ANSWERS)
-def test_the_compiled_schema_agrees_with_jsonschema(answer):
+def test_the_validator_built_once_agrees_with_jsonschema(answer):
     from jsonschema import Draft7Validator
     from jsonschema.validators import validator_for
 
