@@ -8,7 +8,9 @@ every message. This store keeps the same table and rows (the staff analytics rea
 - keeps one connection per thread open, in WAL mode with `synchronous=NORMAL` (a commit no
   longer waits for the disk; readers such as the analytics no longer block the writer);
 - remembers, per conversation, the serialised events of its latest session, so a message
-  costs one INSERT instead of three queries. A save that starts a new session forgets them.
+  costs one INSERT instead of three queries. A save that starts a new session forgets them,
+  and so does a pause of `max_idle_s` (10 minutes): what retention deleted or anonymised in
+  an idle conversation is read back from the table, never carried over from memory.
 
 The memory is only right while this process is the tracker store's only writer, which is
 what the embedded default runs (one Rasa server). Production runs several Rasa servers on
@@ -19,8 +21,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -31,13 +34,14 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from bot.store.db import tune_sqlite
 
 DEFAULT_CACHED_CONVERSATIONS = 5000
+DEFAULT_MAX_IDLE_S = 600.0
 
 
 class EmbeddedTrackerStore(SQLTrackerStore):
     """SQLTrackerStore for one Rasa process on SQLite; see the module's docstring."""
 
     def __init__(self, *args: Any, cached_conversations: int = DEFAULT_CACHED_CONVERSATIONS,
-                 **kwargs: Any) -> None:
+                 max_idle_s: float = DEFAULT_MAX_IDLE_S, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name != "sqlite":
             raise ValueError("EmbeddedTrackerStore is for SQLite only; use Rasa's `SQL` store "
@@ -46,16 +50,24 @@ class EmbeddedTrackerStore(SQLTrackerStore):
         self.engine = tune_sqlite(sa.create_engine(self.engine.url, poolclass=sa.pool.SingletonThreadPool))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self._capacity = int(cached_conversations)
-        self._sessions: "OrderedDict[str, List[str]]" = OrderedDict()
+        self._max_idle_s = float(max_idle_s)
+        self._sessions: "OrderedDict[str, Tuple[float, List[str]]]" = OrderedDict()
         self._lock = threading.Lock()
 
     # -- the memory of latest sessions --------------------------------------------------------
 
     def _remembered(self, sender_id: str) -> Optional[List[str]]:
         with self._lock:
-            events = self._sessions.get(sender_id)
-            if events is not None:
-                self._sessions.move_to_end(sender_id)
+            entry = self._sessions.get(sender_id)
+            if entry is None:
+                return None
+            used, events = entry
+            now = time.monotonic()
+            if now - used > self._max_idle_s:
+                del self._sessions[sender_id]
+                return None
+            self._sessions[sender_id] = (now, events)
+            self._sessions.move_to_end(sender_id)
             return events
 
     def _remember(self, sender_id: str, events: Optional[List[str]]) -> None:
@@ -63,7 +75,7 @@ class EmbeddedTrackerStore(SQLTrackerStore):
             if events is None:
                 self._sessions.pop(sender_id, None)
                 return
-            self._sessions[sender_id] = events
+            self._sessions[sender_id] = (time.monotonic(), events)
             self._sessions.move_to_end(sender_id)
             while len(self._sessions) > self._capacity:
                 self._sessions.popitem(last=False)

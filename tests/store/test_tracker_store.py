@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,14 @@ def test_refuses_a_server_database(domain):
     with pytest.raises(ValueError, match="SQLite only"):
         EmbeddedTrackerStore(domain=domain, dialect="postgresql", host="127.0.0.1", db="test",
                              username="postgres")
+
+
+def test_an_idle_conversation_is_read_back_from_the_table(tmp_path, domain):
+    """Retention may delete or anonymise an idle conversation: memory must not resurrect it."""
+    db = tmp_path / "t.db"
+    ours = EmbeddedTrackerStore(domain=domain, dialect="sqlite", db=str(db), max_idle_s=0.2)
+    turn(ours, domain, "citizen-5", "số điện thoại 0905123456")
+    with sqlite3.connect(db) as connection:
+        connection.execute("DELETE FROM events WHERE sender_id = 'citizen-5'")
+    time.sleep(0.3)
+    assert run(ours.retrieve("citizen-5")) is None
