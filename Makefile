@@ -18,12 +18,13 @@ export PYTHONWARNINGS := ignore
 export ACTIONS_PORT ?= 5055
 export RASA_PORT ?= 5005
 
-.PHONY: help install train run shell test eval validate unit core nlu-check lock clean measure browser bench staff-user
+.PHONY: help install train run run-prod migrate shell test eval validate unit core nlu-check lock clean measure browser bench staff-user
 
 help:
 	@echo "make run    install, train if needed, start the assistant (Ctrl-C stops it)"
+	@echo "make run-prod  the same on PostgreSQL, Redis and RabbitMQ (README, Production)"
 	@echo "make test   install, validate data, train if needed, run every test"
-	@echo "make train | eval | shell | measure | bench | staff-user NAME=.. ROLE=.. | lock | clean"
+	@echo "make train | eval | shell | measure | bench | migrate | staff-user NAME=.. ROLE=.. | lock | clean"
 
 $(PY):
 	@if ! python3.10 --version >/dev/null 2>&1; then \
@@ -53,6 +54,23 @@ train: $(MODEL)
 
 run: install train
 	$(PY) -m bot.run serve --model $(MODEL)
+
+# The production profile on PostgreSQL, Redis and RabbitMQ (README, Production). Defaults: the
+# services on this machine's loopback; the two databases are created when missing.
+PROD_PG ?= postgresql://postgres@127.0.0.1:5432
+run-prod: install train
+	@for db in assistant_tracker assistant; do \
+	  psql "$(PROD_PG)/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$$db'" | grep -q 1 || \
+	  psql "$(PROD_PG)/postgres" -qc "CREATE DATABASE $$db"; \
+	done
+	ASSISTANT_PROFILE=production \
+	TRACKER_DB_URL=$${TRACKER_DB_URL:-$(PROD_PG)/assistant_tracker} \
+	APP_DB_URL=$${APP_DB_URL:-$(PROD_PG)/assistant} \
+	$(PY) -m bot.run serve --model $(MODEL)
+
+# The assistant's database schema (APP_DB_URL): alembic migrations.
+migrate: install
+	$(PY) -m bot.store migrate
 
 shell: install train
 	$(PY) -m bot.run shell --model $(MODEL)

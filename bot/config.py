@@ -71,6 +71,19 @@ class Settings:
     staff_secure_cookies: bool    # add `Secure` to the session cookie (behind HTTPS)
     retention_days: int           # conversations older than this are deleted or anonymised
     tracker_db_url: str           # Rasa's SQL tracker store, read by the analytics
+    # Profile: "embedded" (SQLite, in-memory locks; the default) or "production"
+    # (PostgreSQL for the tracker store and the app database, Redis locks, RabbitMQ events).
+    profile: str
+    redis_url: str                # production: Rasa's lock store
+    rabbitmq_url: str             # production: Rasa's event broker, read by the analytics consumer
+    rabbitmq_queue: str
+    consumer_port: int            # production: the analytics consumer's /health
+    action_endpoint_url: str      # where Rasa calls the action server (a load balancer when scaled out)
+    bind_host: str                # interface of the notifier and the staff app (0.0.0.0 in a container)
+
+    @property
+    def production(self) -> bool:
+        return self.profile == "production"
 
     @property
     def var_dir(self) -> Path:
@@ -102,6 +115,13 @@ def _bool(name: str, default: bool) -> bool:
     if raw.strip().lower() in ("0", "false", "no", "off"):
         return False
     raise SystemExit(f"Setting {name}={raw!r} is not true or false")
+
+
+def _choice(name: str, default: str, allowed: tuple) -> str:
+    raw = os.environ.get(name, "").strip().lower() or default
+    if raw not in allowed:
+        raise SystemExit(f"Setting {name}={raw!r} must be one of: {', '.join(allowed)}")
+    return raw
 
 
 def load_settings() -> Settings:
@@ -142,4 +162,12 @@ def load_settings() -> Settings:
         staff_secure_cookies=_bool("STAFF_SECURE_COOKIES", False),
         retention_days=_int("RETENTION_DAYS", 365),
         tracker_db_url=os.environ.get("TRACKER_DB_URL", f"sqlite:///{VAR / 'rasa-tracker.db'}"),
+        profile=_choice("ASSISTANT_PROFILE", "embedded", ("embedded", "production")),
+        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        rabbitmq_url=os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+        rabbitmq_queue=os.environ.get("RABBITMQ_QUEUE", "rasa_events"),
+        consumer_port=_int("ANALYTICS_CONSUMER_PORT", 5058),
+        action_endpoint_url=os.environ.get("ACTION_ENDPOINT_URL")
+        or f"http://127.0.0.1:{_int('ACTIONS_PORT', 5055)}/webhook",
+        bind_host=os.environ.get("BIND_HOST", "127.0.0.1"),
     )

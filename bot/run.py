@@ -124,12 +124,27 @@ def write_credentials(settings: Settings) -> Path:
     return path
 
 
+def endpoints_file(settings: Settings) -> Path:
+    """endpoints.yml, or in the production profile one written from the settings (secrets
+    stay `${VARIABLES}` of the environment)."""
+    if not settings.production:
+        return settings.endpoints_file
+    import yaml
+
+    from bot.production import rasa_endpoints
+
+    path = settings.var_dir / "endpoints.production.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(rasa_endpoints(settings), sort_keys=False), encoding="utf-8")
+    return path
+
+
 def rasa_server(settings: Settings, model: Path) -> Service:
     return Service(
         name="Rasa server",
         command=[_bin("rasa"), "run", "--enable-api", "--auth-token", settings.rasa_token,
                  "--port", str(settings.rasa_port), "--model", str(model),
-                 "--credentials", str(write_credentials(settings)), "--endpoints", str(settings.endpoints_file),
+                 "--credentials", str(write_credentials(settings)), "--endpoints", str(endpoints_file(settings)),
                  "--cors", "*"],
         health_url=f"http://127.0.0.1:{settings.rasa_port}/status?token={settings.rasa_token}",
         address=f"http://localhost:{settings.rasa_port}/webhooks/rest/webhook",
@@ -166,11 +181,18 @@ def staff_server(settings: Settings) -> Service:
                           "/ (accounts: python -m bot.staff users add NAME --role admin)")
 
 
+def consumer_server(settings: Settings) -> Service:
+    return python_service("analytics consumer", ["bot.analytics", "consume"], settings.consumer_port,
+                          f"/health (RabbitMQ queue {settings.rabbitmq_queue})")
+
+
 def assistant_services(settings: Settings, model: Path) -> List[Service]:
-    """Everything `make run` starts; the sandbox only when no real one-stop system is set."""
+    """Everything `make run` starts; the sandbox only when no real one-stop system is set, the
+    analytics consumer only in the production profile."""
     services = [sandbox_server(settings)] if settings.uses_sandbox else []
-    return services + [action_server(settings), rasa_server(settings, model), notifier_server(settings),
-                       web_server(settings), staff_server(settings)]
+    services += [action_server(settings), rasa_server(settings, model), notifier_server(settings),
+                 web_server(settings), staff_server(settings)]
+    return services + ([consumer_server(settings)] if settings.production else [])
 
 
 class Supervisor:
@@ -246,6 +268,10 @@ def _environment(settings: Settings) -> Dict[str, str]:
     env["VAR_DIR"] = str(settings.var_dir)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     env["RASA_TOKEN"] = settings.rasa_token  # the notifier calls Rasa's HTTP API with it
+    if settings.production:
+        from bot.production import secret_environment
+
+        env.update(secret_environment(settings))  # what the endpoints file refers to
     return env
 
 
@@ -263,8 +289,21 @@ def preflight(settings: Settings) -> Optional[str]:
         read_yaml(settings.province_profile)
     except (CatalogueError, LexiconError) as error:
         return f"data error, nothing started: {error}"
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    if settings.production:
+        from bot.production import check_services
+        from bot.store import migrate
+
+        problem = check_services(settings)
+        if problem:
+            return f"production profile, nothing started: {problem}"
+        try:
+            revision = migrate.upgrade(settings.app_db_url)  # before the services share it
+        except SQLAlchemyError as error:
+            return f"migrating the assistant's database failed, nothing started: {error.__class__.__name__}"
+        print(f"✓ assistant's database at revision {revision}", flush=True)
+        return None
     try:
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
         engine_for(settings.app_db_url)  # the schema exists before the services share it
     except SQLAlchemyError as error:
         return f"the assistant's database {settings.app_db_url.split('@')[-1]} is not usable: {error}"
@@ -294,7 +333,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.mode == "shell":
         def talk() -> int:
             return subprocess.call(
-                [_bin("rasa"), "shell", "--model", str(model), "--endpoints", str(settings.endpoints_file)],
+                [_bin("rasa"), "shell", "--model", str(model), "--endpoints", str(endpoints_file(settings))],
                 cwd=ROOT, env=env,
             )
         sandbox = [sandbox_server(settings)] if settings.uses_sandbox else []
@@ -303,7 +342,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     services = assistant_services(settings, model)
 
     def report() -> int:
-        print("\nThe assistant is running:", flush=True)
+        print(f"\nThe assistant is running ({settings.profile} profile):", flush=True)
         for service in services:
             print(f"  {service.name:<15} {service.address}", flush=True)
         token_note = " (generated for this run; set RASA_TOKEN to choose it)" if generated else ""

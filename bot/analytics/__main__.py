@@ -1,4 +1,4 @@
-"""`python -m bot.analytics ingest` and `python -m bot.analytics retention [--days N] [--anonymise]`."""
+"""`python -m bot.analytics ingest`, `… retention [--days N] [--anonymise]`, `… consume --port N`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ def main(argv=None) -> int:
     settings = load_settings()
     parser = argparse.ArgumentParser(prog="python -m bot.analytics", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("ingest", help="read the tracker events added since the last run")
+    commands.add_parser("ingest", help="read Rasa's events added since the last run")
+    consume = commands.add_parser("consume", help="production: store Rasa's events from RabbitMQ")
+    consume.add_argument("--port", type=int, default=settings.consumer_port, help="GET /health")
     retention = commands.add_parser(
         "retention", help="delete (or anonymise) what was recorded more than N days ago")
     retention.add_argument("--days", type=int, default=settings.retention_days,
@@ -24,10 +26,23 @@ def main(argv=None) -> int:
     from bot.analytics import engines, ingest, retention as retention_module
 
     app = engines.app_engine(settings.app_db_url)
+    if args.command == "consume":
+        import asyncio
+        import logging
+
+        from bot.analytics.consumer import Consumer, serve
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        try:
+            asyncio.run(serve(Consumer(app, settings.rabbitmq_url, settings.rabbitmq_queue), args.port))
+        except KeyboardInterrupt:
+            pass
+        return 0
     tracker = engines.tracker_engine(settings.tracker_db_url)
     if args.command == "ingest":
-        result = ingest.ingest(app, tracker)
-        print(f"✓ {result.events} tracker events read; checkpoint at event {result.last_event_id}")
+        events, source = engines.event_source(settings)
+        result = ingest.ingest(app, events, source=source)
+        print(f"✓ {result.events} events read from the {source.name}; checkpoint at event {result.last_event_id}")
         return 0
     if args.days < 1:
         print("✗ --days must be at least 1", file=sys.stderr)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Tuple
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
+from bot.analytics.ingest import BROKER, TRACKER, Source
 from bot.analytics.models import metadata
+from bot.config import Settings
 from bot.store.db import engine_for
 
 
@@ -26,3 +29,11 @@ def tracker_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     return create_engine(url, future=True, pool_pre_ping=True)
+
+
+def event_source(settings: Settings) -> Tuple[Engine, Source]:
+    """Where the ingestion reads Rasa's events: the tracker store (embedded default) or, in
+    production, the copies the RabbitMQ consumer stored in the app database."""
+    if settings.production:
+        return app_engine(settings.app_db_url), BROKER
+    return tracker_engine(settings.tracker_db_url), TRACKER

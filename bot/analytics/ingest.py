@@ -1,7 +1,11 @@
-"""Incremental ingestion of Rasa's tracker events into the analytics tables.
+"""Incremental ingestion of Rasa's events into the analytics tables.
 
-Each batch reads only the events with an id above the checkpoint and is written in one
-transaction with the new checkpoint, so a crash or a second run never counts an event
+The events come from one of two sources with the same columns: Rasa's tracker store (the
+embedded default: one Rasa server, ids in commit order) or, in production, the events Rasa
+published to RabbitMQ as the consumer stored them (bot/analytics/consumer.py: one writer, so
+ids again follow arrival; several Rasa servers committing to PostgreSQL would not give that).
+Each batch reads only the events with an id above the source's checkpoint and is written in
+one transaction with the new checkpoint, so a crash or a second run never counts an event
 twice. The checkpoint row is updated first in that transaction: it serialises concurrent
 runs (the app's background task, `python -m bot.analytics ingest`) on SQLite and PostgreSQL.
 """
@@ -14,16 +18,25 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from sqlalchemy import insert, inspect, select, update
+from sqlalchemy import Table, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.analytics.masking import mask_message, mask_text, prompt_of
-from bot.analytics.models import checkpoint, conversations, handoffs, lookups, messages, tracker_events
+from bot.analytics.models import (broker_events, checkpoint, conversations, handoffs, lookups, messages,
+                                  tracker_events)
 
 logger = logging.getLogger(__name__)
 
-SOURCE = "tracker"
+
+@dataclass(frozen=True)
+class Source:
+    name: str    # its checkpoint row
+    table: Table
+
+
+TRACKER = Source("tracker", tracker_events)
+BROKER = Source("broker", broker_events)
 BATCH_SIZE = 500
 LOCAL_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Việt Nam: UTC+7, no daylight saving
 FALLBACK_INTENT = "nlu_fallback"
@@ -54,50 +67,51 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def read_checkpoint(engine: Engine) -> int:
+def read_checkpoint(engine: Engine, source: Source = TRACKER) -> int:
     with engine.connect() as connection:
         value = connection.execute(
-            select(checkpoint.c.last_event_id).where(checkpoint.c.source == SOURCE)).scalar()
+            select(checkpoint.c.last_event_id).where(checkpoint.c.source == source.name)).scalar()
     return int(value or 0)
 
 
-def _ensure_checkpoint(engine: Engine) -> None:
+def _ensure_checkpoint(engine: Engine, source: Source) -> None:
     with engine.connect() as connection:
         exists = connection.execute(
-            select(checkpoint.c.source).where(checkpoint.c.source == SOURCE)).first()
+            select(checkpoint.c.source).where(checkpoint.c.source == source.name)).first()
     if exists:
         return
     try:
         with engine.begin() as connection:
-            connection.execute(insert(checkpoint).values(source=SOURCE, last_event_id=0, updated_at=now()))
+            connection.execute(insert(checkpoint).values(source=source.name, last_event_id=0, updated_at=now()))
     except IntegrityError:
         pass  # another run created it
 
 
-def ingest(app: Engine, tracker: Engine, batch_size: int = BATCH_SIZE,
-           max_batches: Optional[int] = None) -> IngestResult:
-    """Read the tracker events added since the last run; returns how many were read."""
+def ingest(app: Engine, events: Engine, batch_size: int = BATCH_SIZE,
+           max_batches: Optional[int] = None, source: Source = TRACKER) -> IngestResult:
+    """Read the events added to `source` (in the database `events`) since the last run;
+    returns how many were read."""
     result = IngestResult()
-    if not inspect(tracker).has_table(tracker_events.name):
+    table, name = source.table, source.name
+    if not inspect(events).has_table(table.name):
         return result  # Rasa has not stored a conversation yet
-    _ensure_checkpoint(app)
+    _ensure_checkpoint(app, source)
     while max_batches is None or result.batches < max_batches:
         with app.begin() as connection:
             # Taking the checkpoint row's write lock first serialises concurrent runs.
-            connection.execute(update(checkpoint).where(checkpoint.c.source == SOURCE).values(updated_at=now()))
+            connection.execute(update(checkpoint).where(checkpoint.c.source == name).values(updated_at=now()))
             last = int(connection.execute(
-                select(checkpoint.c.last_event_id).where(checkpoint.c.source == SOURCE)).scalar() or 0)
-            with tracker.connect() as source:
-                rows = source.execute(
-                    select(tracker_events).where(tracker_events.c.id > last)
-                    .order_by(tracker_events.c.id).limit(batch_size)
+                select(checkpoint.c.last_event_id).where(checkpoint.c.source == name)).scalar() or 0)
+            with events.connect() as reader:
+                rows = reader.execute(
+                    select(table).where(table.c.id > last).order_by(table.c.id).limit(batch_size)
                 ).mappings().all()
             result.last_event_id = last
             if not rows:
                 break
             _Batch(connection).run(rows)
             result.last_event_id = int(rows[-1]["id"])
-            connection.execute(update(checkpoint).where(checkpoint.c.source == SOURCE)
+            connection.execute(update(checkpoint).where(checkpoint.c.source == name)
                                .values(last_event_id=result.last_event_id, updated_at=now()))
         result.events += len(rows)
         result.batches += 1

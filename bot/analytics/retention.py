@@ -1,7 +1,9 @@
 """Retention: what was recorded before the cutoff is deleted, or anonymised.
 
 Applies to Rasa's tracker store (events), the analytics tables and the assistant's
-funnel_events, offline_reasons and answer_ratings. Anonymising masks the texts and replaces
+funnel_events, offline_reasons and answer_ratings. The copies of Rasa's events that the
+production consumer took from RabbitMQ (analytics_broker_events) are deleted in both modes:
+the tracker store keeps the record, anonymised or not. Anonymising masks the texts and replaces
 each sender id by a keyed hash ("anon-…"), the same in every table, so old data still
 counts citizens without naming them. The key lives in the app database (analytics_secrets).
 """
@@ -22,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.analytics.ingest import local_day, utc
 from bot.analytics.masking import mask_event, prompt_of
-from bot.analytics.models import conversations, handoffs, lookups, messages, secret_values, tracker_events
+from bot.analytics.models import (broker_events, conversations, handoffs, lookups, messages, secret_values,
+                                  tracker_events)
 from bot.store.models import answer_ratings, funnel_events, offline_reasons
 
 PSEUDONYM_PREFIX = "anon-"
@@ -73,6 +76,7 @@ def apply(app: Engine, tracker: Optional[Engine], days: int, anonymise: bool = F
             result.rows["events"] = _anonymise_tracker(tracker, key, result.cutoff)
         with app.begin() as connection:
             _anonymise_app(connection, key, result)
+            _delete_broker_copies(connection, result)
     else:
         if tracker is not None and _has_events(tracker):
             with tracker.begin() as connection:
@@ -80,7 +84,13 @@ def apply(app: Engine, tracker: Optional[Engine], days: int, anonymise: bool = F
                     delete(tracker_events).where(tracker_events.c.timestamp < result.cutoff.timestamp())).rowcount
         with app.begin() as connection:
             _delete_app(connection, result)
+            _delete_broker_copies(connection, result)
     return result
+
+
+def _delete_broker_copies(connection: Connection, result: RetentionResult) -> None:
+    result.rows[broker_events.name] = connection.execute(
+        delete(broker_events).where(broker_events.c.timestamp < result.cutoff.timestamp())).rowcount
 
 
 def _has_events(tracker: Engine) -> bool:

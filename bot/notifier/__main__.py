@@ -38,7 +38,7 @@ def main() -> None:
     threading.Thread(target=register_until_done, args=(settings, url, stop), daemon=True).start()
     app = create_app(settings, rasa_url)
     try:
-        app.run(host="127.0.0.1", port=args.port, workers=1, access_log=False)
+        app.run(host=settings.bind_host, port=args.port, workers=1, access_log=False)
     finally:
         stop.set()
 

@@ -26,8 +26,8 @@ def main(argv=None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the staff analytics web app")
     serve.add_argument("--port", type=int, default=settings.staff_port)
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="interface to listen on (default loopback: put HTTPS in front of it)")
+    serve.add_argument("--host", default=settings.bind_host,
+                       help="interface to listen on (default BIND_HOST, loopback: put HTTPS in front of it)")
     users = commands.add_parser("users", help="manage staff accounts")
     actions = users.add_subparsers(dest="action", required=True)
     add = actions.add_parser("add", help="create an account (password from stdin or prompted twice)")

@@ -95,7 +95,7 @@ def create_app(settings: Settings, static_dir: Path = STATIC_DIR, ingest_every_s
     check_assets(static_dir)
     engine: Engine = engines.app_engine(settings.app_db_url)
     staff_metadata.create_all(engine)
-    tracker: Engine = engines.tracker_engine(settings.tracker_db_url)
+    events, source = engines.event_source(settings)
     ingest_lock = threading.Lock()
     secure = settings.staff_secure_cookies
     templates = Environment(loader=FileSystemLoader(str(views.TEMPLATES)), autoescape=True,
@@ -109,14 +109,14 @@ def create_app(settings: Settings, static_dir: Path = STATIC_DIR, ingest_every_s
 
     def run_ingestion() -> ingest.IngestResult:
         with ingest_lock:
-            return ingest.ingest(engine, tracker)
+            return ingest.ingest(engine, events, source=source)
 
     async def ingest_forever() -> None:
         while True:
             try:
                 await offload(run_ingestion)
             except Exception:  # noqa: BLE001 - a failed run is retried at the next tick
-                logger.exception("ingestion of tracker events failed")
+                logger.exception("ingestion of Rasa's events failed")
             await asyncio.sleep(ingest_every_s)
 
     @app.after_server_start
@@ -177,7 +177,7 @@ def create_app(settings: Settings, static_dir: Path = STATIC_DIR, ingest_every_s
     @app.get("/health")
     async def health(request: Request) -> HTTPResponse:
         try:
-            checkpoint = await offload(ingest.read_checkpoint, engine)
+            checkpoint = await offload(ingest.read_checkpoint, engine, source)
         except Exception:  # noqa: BLE001
             return json({"status": "database unavailable"}, status=503)
         return json({"status": "ok", "last_event_id": checkpoint})

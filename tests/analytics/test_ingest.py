@@ -166,4 +166,4 @@ def test_the_command_line_runs_one_ingestion(seeded, monkeypatch, capsys):
     monkeypatch.setenv("APP_DB_URL", seeded.app_url)
     monkeypatch.setenv("TRACKER_DB_URL", seeded.tracker_url)
     assert main(["ingest"]) == 0
-    assert "0 tracker events read" in capsys.readouterr().out
+    assert "0 events read from the tracker" in capsys.readouterr().out

@@ -1,0 +1,179 @@
+"""Production: Rasa's events from RabbitMQ into the assistant's database, none lost, none twice.
+
+Rasa's pika broker publishes every tracker event (`{"sender_id": ..., **event}`) to a fanout
+exchange bound to a durable queue. This consumer stores each one in `analytics_broker_events`
+(the columns of Rasa's own events table, so the ingestion reads either) and acknowledges a
+message only after the transaction holding it committed: a crash or a database outage leaves
+it in the queue, to be delivered again. A message delivered twice has the same SHA-256 and is
+stored once. A body that is not a Rasa event is rejected (not requeued) and counted; nothing of
+it is stored.
+
+    python -m bot.analytics consume --port 5058     # GET /health: connection and counters
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.analytics.models import broker_events
+
+logger = logging.getLogger(__name__)
+
+RASA_EXCHANGE = "rasa-exchange"  # rasa.core.brokers.pika.RABBITMQ_EXCHANGE
+BATCH_SIZE = 200
+BATCH_WAIT_S = 0.2
+RETRY_S = 2.0
+
+
+@dataclass
+class Counters:
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    database_errors: int = 0
+    connected: bool = False
+    last_error: Optional[str] = None
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+
+def row_of(body: bytes) -> Optional[Dict[str, Any]]:
+    """The events-table row of one broker message, or None when it is not a Rasa event."""
+    try:
+        event = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(event, dict):
+        return None
+    sender, kind = event.get("sender_id"), event.get("event")
+    timestamp = event.get("timestamp")
+    if not isinstance(sender, str) or not sender or len(sender) > 255 or not isinstance(kind, str) or not kind:
+        return None
+    if timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, (int, float))):
+        return None
+    data = {key: value for key, value in event.items() if key != "sender_id"}
+    parse = data.get("parse_data") if isinstance(data.get("parse_data"), dict) else {}
+    intent = parse.get("intent") if isinstance(parse.get("intent"), dict) else {}
+    name = data.get("name")
+    return {"digest": hashlib.sha256(body).hexdigest(), "sender_id": sender, "type_name": kind[:255],
+            "timestamp": float(timestamp) if timestamp is not None else None,
+            "intent_name": str(intent.get("name"))[:255] if intent.get("name") is not None else None,
+            "action_name": str(name)[:255] if name is not None else None,
+            "data": json.dumps(data), "received_at": dt.datetime.now(dt.timezone.utc)}
+
+
+def store(engine: Engine, rows: List[Dict[str, Any]]) -> int:
+    """Insert the rows in one transaction, skipping digests already stored; returns how many
+    were new."""
+    if not rows:
+        return 0
+    statement = insert(broker_events)
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement = pg_insert(broker_events).on_conflict_do_nothing(index_elements=["digest"])
+    else:
+        statement = statement.prefix_with("OR IGNORE")
+    unique = list({row["digest"]: row for row in rows}.values())
+    with engine.begin() as connection:
+        result = connection.execute(statement, unique)
+    return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(unique)
+
+
+class Consumer:
+    def __init__(self, engine: Engine, rabbitmq_url: str, queue: str) -> None:
+        self.engine = engine
+        self.rabbitmq_url = rabbitmq_url
+        self.queue = queue
+        self.counters = Counters()
+
+    async def run(self) -> None:
+        """Consume until cancelled; reconnects by itself (aio-pika's robust connection)."""
+        import aio_pika
+
+        while True:
+            try:
+                connection = await aio_pika.connect_robust(self.rabbitmq_url)
+                break
+            except (OSError, aio_pika.exceptions.AMQPError) as error:
+                self.counters.last_error = f"RabbitMQ: {error.__class__.__name__}"
+                await asyncio.sleep(RETRY_S)
+        async with connection:
+            channel = await connection.channel()
+            await channel.set_qos(prefetch_count=BATCH_SIZE)
+            exchange = await channel.declare_exchange(RASA_EXCHANGE, type=aio_pika.ExchangeType.FANOUT)
+            queue = await channel.declare_queue(self.queue, durable=True)
+            await queue.bind(exchange, "")
+            self.counters.connected = True
+            pending: List[Tuple[Any, Dict[str, Any]]] = []
+            async with queue.iterator() as messages:
+                while True:
+                    try:
+                        message = await asyncio.wait_for(messages.__anext__(), BATCH_WAIT_S if pending else None)
+                    except asyncio.TimeoutError:
+                        message = None
+                    if message is not None:
+                        row = row_of(message.body)
+                        if row is None:
+                            self.counters.rejected += 1
+                            logger.warning("broker message %s is not a Rasa event: rejected",
+                                           message.delivery_tag)
+                            await message.reject(requeue=False)
+                        else:
+                            pending.append((message, row))
+                    if pending and (message is None or len(pending) >= BATCH_SIZE):
+                        await self._flush(pending)
+                        pending = []
+
+    async def _flush(self, pending: List[Tuple[Any, Dict[str, Any]]]) -> None:
+        rows = [row for _, row in pending]
+        while True:
+            try:
+                new = await asyncio.get_running_loop().run_in_executor(None, store, self.engine, rows)
+                break
+            except SQLAlchemyError as error:
+                # Not acknowledged: the messages wait in RabbitMQ while the database is away.
+                self.counters.database_errors += 1
+                self.counters.last_error = f"database: {error.__class__.__name__}"
+                logger.warning("storing %d broker events failed (%s); retrying", len(rows),
+                               error.__class__.__name__)
+                await asyncio.sleep(RETRY_S)
+        self.counters.stored += new
+        self.counters.duplicates += len(rows) - new
+        self.counters.last_error = None
+        for message, _ in pending:
+            try:
+                await message.ack()
+            except Exception as error:  # noqa: BLE001 - the channel died: RabbitMQ redelivers, the digest dedupes
+                logger.info("acknowledgement lost (%s): the event comes again and is stored once",
+                            error.__class__.__name__)
+
+
+async def serve(consumer: Consumer, port: int) -> None:
+    from aiohttp import web
+
+    async def health(_: web.Request) -> web.Response:
+        counters = consumer.counters
+        body = {"connected": counters.connected, "stored": counters.stored, "duplicates": counters.duplicates,
+                "rejected": counters.rejected, "database_errors": counters.database_errors,
+                "last_error": counters.last_error}
+        return web.json_response(body, status=200 if counters.connected else 503)
+
+    app = web.Application()
+    app.router.add_get("/health", health)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        await consumer.run()
+    finally:
+        await runner.cleanup()

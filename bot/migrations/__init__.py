@@ -1,0 +1,1 @@
+"""Alembic migrations of the assistant's database (APP_DB_URL): `python -m bot.store migrate`."""
