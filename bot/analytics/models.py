@@ -114,6 +114,14 @@ secret_values = Table(
 
 TARGET_SCOPES = ("field", "locality")
 
+
+def rasa_event_columns() -> list:
+    """The columns of Rasa's SQLTrackerStore events table, after its id."""
+    return [Column("sender_id", String(255), nullable=False), Column("type_name", String(255), nullable=False),
+            Column("timestamp", Float), Column("intent_name", String(255)), Column("action_name", String(255)),
+            Column("data", Text)]
+
+
 # Production: the events Rasa publishes to RabbitMQ, as the consumer received them, in the
 # columns of Rasa's own events table so that one ingestion reads either. `digest` (SHA-256 of
 # the message body) makes a redelivered message a no-op.
@@ -121,12 +129,7 @@ broker_events = Table(
     "analytics_broker_events", metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("digest", String(64), nullable=False, unique=True),
-    Column("sender_id", String(255), nullable=False),
-    Column("type_name", String(255), nullable=False),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
+    *rasa_event_columns(),
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -135,10 +138,5 @@ tracker_metadata = MetaData()
 tracker_events = Table(
     "events", tracker_metadata,
     Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255), nullable=False),
-    Column("type_name", String(255), nullable=False),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
+    *rasa_event_columns(),
 )
