@@ -18,7 +18,7 @@ export PYTHONWARNINGS := ignore
 export ACTIONS_PORT ?= 5055
 export RASA_PORT ?= 5005
 
-.PHONY: help install train run run-prod migrate shell test eval validate unit core nlu-check lock clean measure browser bench staff-user
+.PHONY: help install train run run-prod migrate nginx shell test eval validate unit core nlu-check lock clean measure browser bench staff-user
 
 help:
 	@echo "make run    install, train if needed, start the assistant (Ctrl-C stops it)"
@@ -95,7 +95,14 @@ browser:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
 	fi
 
-test: validate train browser unit core nlu-check
+# nginx from Debian's packages: the load balancer of the scale-out tests.
+nginx:
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+	  echo "… installing Debian's nginx for the scale-out tests"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx; \
+	fi
+
+test: validate train browser nginx unit core nlu-check
 
 # The project pipeline against Rasa's stock one, trained on the same data (slow: DIET).
 eval: install train

@@ -80,6 +80,15 @@ class Settings:
     consumer_port: int            # production: the analytics consumer's /health
     action_endpoint_url: str      # where Rasa calls the action server (a load balancer when scaled out)
     bind_host: str                # interface of the notifier and the staff app (0.0.0.0 in a container)
+    # Scale-out (production profile only): several Rasa servers and action servers on ports
+    # from REPLICA_PORT_BASE, behind nginx listening on RASA_PORT and ACTIONS_PORT.
+    rasa_servers: int
+    action_servers: int
+    replica_port_base: int
+
+    @property
+    def scaled_out(self) -> bool:
+        return self.rasa_servers > 1 or self.action_servers > 1
 
     @property
     def production(self) -> bool:
@@ -170,4 +179,7 @@ def load_settings() -> Settings:
         action_endpoint_url=os.environ.get("ACTION_ENDPOINT_URL")
         or f"http://127.0.0.1:{_int('ACTIONS_PORT', 5055)}/webhook",
         bind_host=os.environ.get("BIND_HOST", "127.0.0.1"),
+        rasa_servers=_int("RASA_SERVERS", 1),
+        action_servers=_int("ACTION_SERVERS", 1),
+        replica_port_base=_int("REPLICA_PORT_BASE", 5100),
     )

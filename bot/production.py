@@ -48,8 +48,10 @@ def rasa_endpoints(settings: Settings) -> Dict[str, Any]:
             "type": "SQL", "dialect": "postgresql", "url": tracker.host or "127.0.0.1",
             "port": tracker.port or 5432, "db": tracker.database, "username": tracker.username or "postgres",
         },
-        "lock_store": {"type": "redis", "url": redis["host"], "port": redis["port"], "db": redis["db"],
-                       "key_prefix": "assistant", "use_ssl": redis["use_ssl"]},
+        # Rasa's own "redis" lock store loses messages under concurrency: bot/store/lock_store.py
+        "lock_store": {"type": "bot.store.lock_store.FifoRedisLockStore", "url": redis["host"],
+                       "port": redis["port"], "db": redis["db"], "key_prefix": "assistant",
+                       "use_ssl": redis["use_ssl"]},
         "event_broker": {"type": "pika", "url": amqp["host"], "port": amqp["port"],
                          "username": amqp["username"], "password": "${ASSISTANT_RABBITMQ_PASSWORD}",
                          "queues": [settings.rabbitmq_queue]},

@@ -86,14 +86,14 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def action_server(settings: Settings) -> Service:
+def action_server(settings: Settings, port: Optional[int] = None, name: str = "action server") -> Service:
+    port = port or settings.actions_port
     return Service(
-        name="action server",
-        command=[_bin("rasa"), "run", "actions", "--actions", "bot.actions",
-                 "--port", str(settings.actions_port)],
-        health_url=f"http://127.0.0.1:{settings.actions_port}/health",
-        address=f"http://localhost:{settings.actions_port}/webhook",
-        port=settings.actions_port,
+        name=name,
+        command=[_bin("rasa"), "run", "actions", "--actions", "bot.actions", "--port", str(port)],
+        health_url=f"http://127.0.0.1:{port}/health",
+        address=f"http://localhost:{port}/webhook",
+        port=port,
     )
 
 
@@ -139,17 +139,38 @@ def endpoints_file(settings: Settings) -> Path:
     return path
 
 
-def rasa_server(settings: Settings, model: Path) -> Service:
+def rasa_server(settings: Settings, model: Path, port: Optional[int] = None, name: str = "Rasa server") -> Service:
+    port = port or settings.rasa_port
     return Service(
-        name="Rasa server",
+        name=name,
         command=[_bin("rasa"), "run", "--enable-api", "--auth-token", settings.rasa_token,
-                 "--port", str(settings.rasa_port), "--model", str(model),
+                 "--port", str(port), "--model", str(model),
                  "--credentials", str(write_credentials(settings)), "--endpoints", str(endpoints_file(settings)),
                  "--cors", "*"],
-        health_url=f"http://127.0.0.1:{settings.rasa_port}/status?token={settings.rasa_token}",
-        address=f"http://localhost:{settings.rasa_port}/webhooks/rest/webhook",
+        health_url=f"http://127.0.0.1:{port}/status?token={settings.rasa_token}",
+        address=f"http://localhost:{port}/webhooks/rest/webhook",
+        port=port,
+    )
+
+
+def conversation_servers(settings: Settings, model: Path) -> List[Service]:
+    """The action and Rasa servers: one of each, or replicas behind nginx (bot/balancer.py)."""
+    if not settings.scaled_out:
+        return [action_server(settings), rasa_server(settings, model)]
+    from bot import balancer
+
+    actions = [action_server(settings, port, f"action server {i + 1}")
+               for i, port in enumerate(balancer.action_ports(settings))]
+    rasas = [rasa_server(settings, model, port, f"Rasa server {i + 1}")
+             for i, port in enumerate(balancer.rasa_ports(settings))]
+    nginx = Service(
+        name="nginx",
+        command=[balancer.nginx_binary(), "-c", str(balancer.write_nginx_config(settings)), "-g", "daemon off;"],
+        health_url=f"http://127.0.0.1:{settings.rasa_port}/nginx-health",
+        address=f"http://localhost:{settings.rasa_port}/webhooks/rest/webhook (actions: :{settings.actions_port})",
         port=settings.rasa_port,
     )
+    return [nginx, *actions, *rasas]
 
 
 def python_service(name: str, module: List[str], port: int, shown: str) -> Service:
@@ -190,7 +211,7 @@ def assistant_services(settings: Settings, model: Path) -> List[Service]:
     """Everything `make run` starts; the sandbox only when no real one-stop system is set, the
     analytics consumer only in the production profile."""
     services = [sandbox_server(settings)] if settings.uses_sandbox else []
-    services += [action_server(settings), rasa_server(settings, model), notifier_server(settings),
+    services += [*conversation_servers(settings, model), notifier_server(settings),
                  web_server(settings), staff_server(settings)]
     return services + ([consumer_server(settings)] if settings.production else [])
 
@@ -290,6 +311,11 @@ def preflight(settings: Settings) -> Optional[str]:
     except (CatalogueError, LexiconError) as error:
         return f"data error, nothing started: {error}"
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    if settings.scaled_out and not settings.production:
+        return ("RASA_SERVERS and ACTION_SERVERS above 1 need the production profile "
+                "(ASSISTANT_PROFILE=production): the servers must share PostgreSQL and Redis")
+    if settings.rasa_servers < 1 or settings.action_servers < 1:
+        return "RASA_SERVERS and ACTION_SERVERS must be at least 1"
     if settings.production:
         from bot.production import check_services
         from bot.store import migrate

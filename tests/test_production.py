@@ -126,4 +126,5 @@ def test_the_endpoints_file_on_disk_holds_no_password(production):
     assistant, _, _ = production
     written = yaml.safe_load((Path(assistant.var) / "endpoints.production.yml").read_text())
     assert written["event_broker"]["password"] == "${ASSISTANT_RABBITMQ_PASSWORD}"
-    assert written["tracker_store"]["type"] == "SQL" and written["lock_store"]["type"] == "redis"
+    assert written["tracker_store"]["type"] == "SQL"
+    assert written["lock_store"]["type"] == "bot.store.lock_store.FifoRedisLockStore"

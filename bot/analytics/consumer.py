@@ -114,25 +114,27 @@ class Consumer:
             queue = await channel.declare_queue(self.queue, durable=True)
             await queue.bind(exchange, "")
             self.counters.connected = True
+            # aio-pika hands messages to a callback; a local queue lets the loop wait for the
+            # next one with a timeout (cancelling aio-pika's own iterator would close it).
+            arrived: "asyncio.Queue[Any]" = asyncio.Queue()
+            await queue.consume(arrived.put)
             pending: List[Tuple[Any, Dict[str, Any]]] = []
-            async with queue.iterator() as messages:
-                while True:
-                    try:
-                        message = await asyncio.wait_for(messages.__anext__(), BATCH_WAIT_S if pending else None)
-                    except asyncio.TimeoutError:
-                        message = None
-                    if message is not None:
-                        row = row_of(message.body)
-                        if row is None:
-                            self.counters.rejected += 1
-                            logger.warning("broker message %s is not a Rasa event: rejected",
-                                           message.delivery_tag)
-                            await message.reject(requeue=False)
-                        else:
-                            pending.append((message, row))
-                    if pending and (message is None or len(pending) >= BATCH_SIZE):
-                        await self._flush(pending)
-                        pending = []
+            while True:
+                try:
+                    message = await asyncio.wait_for(arrived.get(), BATCH_WAIT_S) if pending else await arrived.get()
+                except asyncio.TimeoutError:
+                    message = None
+                if message is not None:
+                    row = row_of(message.body)
+                    if row is None:
+                        self.counters.rejected += 1
+                        logger.warning("broker message %s is not a Rasa event: rejected", message.delivery_tag)
+                        await message.reject(requeue=False)
+                    else:
+                        pending.append((message, row))
+                if pending and (message is None or len(pending) >= BATCH_SIZE):
+                    await self._flush(pending)
+                    pending = []
 
     async def _flush(self, pending: List[Tuple[Any, Dict[str, Any]]]) -> None:
         rows = [row for _, row in pending]

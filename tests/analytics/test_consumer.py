@@ -76,23 +76,33 @@ def test_events_waiting_in_the_queue_are_stored_once_and_acknowledged(app_db):
         asyncio.run(publish(queue_name, bodies + [bodies[2], b"{broken"]))
         consumer = Consumer(app_db, RABBITMQ_URL, queue_name)
 
-        async def consume_a_while() -> None:
+        async def consume_in_waves() -> None:
             task = asyncio.ensure_future(consumer.run())
-            for _ in range(100):
-                await asyncio.sleep(0.1)
-                if consumer.counters.stored + consumer.counters.duplicates + consumer.counters.rejected >= 7:
-                    break
-            await asyncio.sleep(0.5)  # the acknowledgements
+
+            async def until(total: int) -> None:
+                for _ in range(100):
+                    await asyncio.sleep(0.1)
+                    counters = consumer.counters
+                    if counters.stored + counters.duplicates + counters.rejected >= total:
+                        return
+
+            await until(7)
+            for wave in range(3):  # events trickle in, as a conversation's do, with idle waits between
+                await publish(queue_name, [json.dumps({**USER_EVENT, "timestamp": 1.0 + wave, "text": f"sau {wave}"})
+                                           .encode()])
+                await until(8 + wave)
+                await asyncio.sleep(0.5)
+            assert not task.done(), task.exception() if task.done() else None  # still consuming
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
-        asyncio.run(consume_a_while())
-        assert (consumer.counters.stored, consumer.counters.duplicates, consumer.counters.rejected) == (5, 1, 1)
-        assert stored(app_db) == 5
+        asyncio.run(consume_in_waves())
+        assert (consumer.counters.stored, consumer.counters.duplicates, consumer.counters.rejected) == (8, 1, 1)
+        assert stored(app_db) == 8
         assert asyncio.run(waiting(queue_name)) == 0  # all acknowledged (the garbage rejected)
         with app_db.connect() as connection:
             texts = [json.loads(d)["text"] for d in connection.execute(
                 select(broker_events.c.data).order_by(broker_events.c.id)).scalars()]
-        assert texts == [f"tin {i}" for i in range(5)]  # in the order they were published
+        assert texts == [f"tin {i}" for i in range(5)] + [f"sau {i}" for i in range(3)]  # in publishing order
     finally:
         delete_rabbitmq_queue(queue_name)

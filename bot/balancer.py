@@ -1,0 +1,110 @@
+"""Scale-out: several Rasa servers and action servers behind nginx (Debian's package).
+
+With RASA_SERVERS or ACTION_SERVERS above 1 (production profile only: the servers share the
+PostgreSQL tracker store and the Redis lock store), bot.run starts the replicas on ports from
+REPLICA_PORT_BASE and nginx on the public ports, with this configuration:
+
+- RASA_PORT: the Rasa servers, round robin (any of them can continue any conversation: Rasa
+  takes the conversation's lock in Redis and reads its state from PostgreSQL), except
+  socket.io, which keeps a client on one server (its session lives in that process);
+- ACTIONS_PORT: the action servers, round robin (they keep no state);
+- a replica that refuses connections is skipped and the request tried on the next one.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+from pathlib import Path
+from typing import List
+
+from bot.config import Settings
+
+
+def rasa_ports(settings: Settings) -> List[int]:
+    return [settings.replica_port_base + i for i in range(settings.rasa_servers)]
+
+
+def action_ports(settings: Settings) -> List[int]:
+    return [settings.replica_port_base + 50 + i for i in range(settings.action_servers)]
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if not found:
+        raise FileNotFoundError("nginx is not installed (Debian: apt-get install nginx; `make test` does it)")
+    return found
+
+
+def nginx_config(settings: Settings) -> str:
+    var = settings.var_dir
+    rasa = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in rasa_ports(settings))
+    actions = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"
+                        for port in action_ports(settings))
+    user = "user root;\n" if getpass.getuser() == "root" else ""
+    return f"""# Written by bot/balancer.py for this run; do not edit.
+{user}worker_processes 1;
+pid {var}/nginx.pid;
+error_log {var}/nginx-error.log info;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {var}/nginx-body;
+    proxy_temp_path {var}/nginx-proxy;
+    fastcgi_temp_path {var}/nginx-fastcgi;
+    uwsgi_temp_path {var}/nginx-uwsgi;
+    scgi_temp_path {var}/nginx-scgi;
+    client_max_body_size 1m;
+    client_body_buffer_size 64k;
+    proxy_http_version 1.1;
+    proxy_read_timeout 120s;
+    proxy_next_upstream error timeout http_502 http_503;
+    upstream rasa {{
+{rasa}
+        keepalive 32;
+    }}
+    upstream rasa_sticky {{
+        ip_hash;
+{rasa}
+    }}
+    upstream actions {{
+{actions}
+        keepalive 32;
+    }}
+    server {{
+        listen {settings.rasa_port};
+        location = /nginx-health {{ return 200 "ok"; }}
+        location /socket.io/ {{
+            proxy_pass http://rasa_sticky;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_set_header Host $host;
+        }}
+        location / {{
+            proxy_pass http://rasa;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{settings.actions_port};
+        location = /nginx-health {{ return 200 "ok"; }}
+        # Rasa sends the action server the whole conversation and the domain
+        location / {{
+            client_max_body_size 50m;
+            client_body_buffer_size 1m;
+            proxy_pass http://actions;
+            proxy_set_header Connection "";
+        }}
+    }}
+}}
+"""
+
+
+def write_nginx_config(settings: Settings) -> Path:
+    path = settings.var_dir / "nginx.conf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(nginx_config(settings), encoding="utf-8")
+    return path

@@ -1,0 +1,126 @@
+"""Production: one conversation's messages handled one at a time, in arrival order, across servers.
+
+Rasa 3.6's RedisLockStore reads its ticket lock from Redis, changes it in Python and writes it
+back: two Rasa servers issuing tickets for the same conversation at once overwrite each other,
+and a message then runs beside another or its events are lost (seen: six simultaneous messages
+of one citizen on two servers left two of them out of the tracker store;
+tests/test_balancer.py). This store keeps Rasa's idea, a first-come first-served ticket lock,
+with every change a single atomic Redis command or script:
+
+- `{prefix}:{conversation}:next`: INCR hands out tickets (with the ticket's key, one script);
+- `{prefix}:{conversation}:serving`: the last ticket served; a ticket holds the lock when it
+  is `serving + 1`, and releasing sets `serving` to it (a script: only the holder can);
+- `{prefix}:{conversation}:ticket:{n}`: kept alive (PX lock lifetime) while ticket n waits or
+  holds the lock. When the next ticket's key is gone (its server died, or it ran out of time),
+  a waiter skips it atomically, so a dead server never blocks a conversation for good.
+Keys of an idle conversation expire after a day.
+
+    lock_store:
+      type: bot.store.lock_store.FifoRedisLockStore
+      url: host, port: 6379, db: 0, password: ..., key_prefix: assistant
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import asynccontextmanager
+from typing import Any, AsyncGenerator, Optional
+
+import redis
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
+from rasa.utils.endpoints import EndpointConfig
+
+IDLE_EXPIRY_MS = 24 * 3600 * 1000
+POLL_S = 0.02
+
+# KEYS: next, ticket key prefix; ARGV: lifetime, idle expiry. The ticket exists alive at once.
+_ISSUE = """
+local ticket = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2] .. ':' .. ticket, 1, 'PX', ARGV[1])
+return ticket
+"""
+# KEYS: serving, next; ARGV: expected serving. Skip a vanished ticket only if nobody moved on.
+_ADVANCE = """
+local serving = tonumber(redis.call('GET', KEYS[1]) or '0')
+if serving == tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], serving + 1, 'PX', ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+"""
+# KEYS: serving, ticket key, next; ARGV: ticket. Release only by the holder.
+_RELEASE = """
+local serving = tonumber(redis.call('GET', KEYS[1]) or '0')
+if serving + 1 == tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  redis.call('PEXPIRE', KEYS[3], ARGV[2])
+end
+redis.call('DEL', KEYS[2])
+return serving
+"""
+
+
+class FifoRedisLockStore(LockStore):
+    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, host: str = "localhost",
+                 port: int = 6379, db: int = 0, password: Optional[str] = None, use_ssl: bool = False,
+                 key_prefix: str = "assistant", socket_timeout: float = 10, **_: Any) -> None:
+        if endpoint_config is not None:
+            options = dict(endpoint_config.kwargs)
+            host = endpoint_config.url or host
+            port, db = int(options.get("port", port)), int(options.get("db", db))
+            password, use_ssl = options.get("password", password), bool(options.get("use_ssl", use_ssl))
+            key_prefix = options.get("key_prefix", key_prefix)
+        self.red = redis.StrictRedis(host=host, port=port, db=db, password=password or None, ssl=use_ssl,
+                                     socket_timeout=socket_timeout)
+        self.prefix = f"{key_prefix}:lock" if key_prefix else "lock"
+        self._issue = self.red.register_script(_ISSUE)
+        self._advance = self.red.register_script(_ADVANCE)
+        self._release = self.red.register_script(_RELEASE)
+        super().__init__()
+
+    def _keys(self, conversation_id: str) -> tuple:
+        base = f"{self.prefix}:{conversation_id}"
+        return f"{base}:serving", f"{base}:next", f"{base}:ticket"
+
+    @asynccontextmanager
+    async def lock(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME,
+                   wait_time_in_seconds: float = POLL_S) -> AsyncGenerator[TicketLock, None]:
+        serving_key, next_key, ticket_prefix = self._keys(conversation_id)
+        lifetime_ms = int(lock_lifetime * 1000)
+        try:
+            ticket = int(self._issue(keys=[next_key, ticket_prefix], args=[lifetime_ms, IDLE_EXPIRY_MS]))
+        except redis.RedisError as error:
+            raise LockError(f"Could not get a ticket for conversation '{conversation_id}': {error}") from error
+        try:
+            await self._wait_for_turn(serving_key, next_key, ticket_prefix, ticket, lifetime_ms,
+                                      max(min(wait_time_in_seconds, 0.1), POLL_S))
+            yield TicketLock(conversation_id)  # what Rasa's callers receive; they only hold it
+        finally:
+            try:
+                self._release(keys=[serving_key, f"{ticket_prefix}:{ticket}", next_key],
+                              args=[ticket, IDLE_EXPIRY_MS])
+            except redis.RedisError:
+                pass  # the ticket key expires by itself; a waiter then skips it
+
+    async def _wait_for_turn(self, serving_key: str, next_key: str, ticket_prefix: str, ticket: int,
+                             lifetime_ms: int, poll_s: float) -> None:
+        deadline = time.monotonic() + lifetime_ms / 1000 * 2
+        while True:
+            serving = int(self.red.get(serving_key) or 0)
+            head = serving + 1
+            if head == ticket:
+                self.red.set(f"{ticket_prefix}:{ticket}", 1, px=lifetime_ms)  # holding: alive again
+                return
+            if head > ticket:
+                raise LockError(f"ticket {ticket} was skipped: its conversation waited too long")
+            if not self.red.exists(f"{ticket_prefix}:{head}"):
+                self._advance(keys=[serving_key, next_key], args=[serving, IDLE_EXPIRY_MS])
+                continue
+            if time.monotonic() > deadline:
+                raise LockError(f"waited too long for the conversation's earlier messages (ticket {ticket})")
+            self.red.set(f"{ticket_prefix}:{ticket}", 1, px=lifetime_ms)  # still waiting
+            await asyncio.sleep(poll_s)

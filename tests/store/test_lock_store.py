@@ -1,0 +1,63 @@
+"""The FIFO lock of a conversation across servers, against the real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+from rasa.core.lock_store import LockError
+
+from bot.store.lock_store import FifoRedisLockStore
+
+REDIS = {"host": "127.0.0.1", "port": 6379, "db": 8, "key_prefix": "test"}
+
+
+def test_messages_of_one_conversation_never_overlap_and_keep_their_order():
+    servers = [FifoRedisLockStore(**REDIS), FifoRedisLockStore(**REDIS)]  # two Rasa servers
+    conversation = f"c-{uuid.uuid4().hex[:8]}"
+    inside, order, overlaps = [], [], []
+
+    async def handle(number: int) -> None:
+        await asyncio.sleep(number * 0.002)  # they arrive in this order
+        async with servers[number % 2].lock(conversation):
+            if inside:
+                overlaps.append(number)
+            inside.append(number)
+            await asyncio.sleep(0.01)
+            order.append(number)
+            inside.remove(number)
+
+    async def everything() -> None:
+        await asyncio.gather(*(handle(n) for n in range(20)))
+
+    asyncio.run(everything())
+    assert overlaps == []
+    assert order == list(range(20))
+
+
+def test_a_dead_server_does_not_block_the_conversation():
+    server = FifoRedisLockStore(**REDIS)
+    conversation = f"c-{uuid.uuid4().hex[:8]}"
+    # a ticket taken by a server that died before releasing it: only its key, with a short life
+    server._issue(keys=[server._keys(conversation)[1], server._keys(conversation)[2]], args=[300, 60000])
+
+    async def next_message() -> float:
+        started = time.monotonic()
+        async with server.lock(conversation, lock_lifetime=5):
+            return time.monotonic() - started
+
+    waited = asyncio.run(next_message())
+    assert 0.2 < waited < 2
+
+
+def test_an_unreachable_redis_is_a_lock_error():
+    server = FifoRedisLockStore(host="127.0.0.1", port=1, socket_timeout=1)
+
+    async def message() -> None:
+        async with server.lock("c"):
+            pass
+
+    with pytest.raises(LockError):
+        asyncio.run(message())

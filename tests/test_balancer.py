@@ -1,0 +1,104 @@
+"""Two Rasa servers and two action servers behind nginx, sharing PostgreSQL, Redis and RabbitMQ."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import List
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.run import port_in_use
+from tests.conftest import Assistant, delete_rabbitmq_queue, free_port, temporary_postgres_database
+
+
+def free_port_block() -> int:
+    while True:
+        base = random.randrange(20000, 40000)
+        if not any(port_in_use(p) for p in (base, base + 1, base + 50, base + 51)):
+            return base
+
+
+@pytest.fixture(scope="module")
+def scaled():
+    queue = f"test_scaled_{uuid.uuid4().hex[:10]}"
+    base = free_port_block()
+    with temporary_postgres_database() as tracker_url, temporary_postgres_database() as app_url:
+        running = Assistant({"ASSISTANT_PROFILE": "production", "TRACKER_DB_URL": tracker_url,
+                             "APP_DB_URL": app_url, "REDIS_URL": "redis://127.0.0.1:6379/6",
+                             "RABBITMQ_QUEUE": queue, "ANALYTICS_CONSUMER_PORT": str(free_port()),
+                             "RASA_SERVERS": "2", "ACTION_SERVERS": "2", "REPLICA_PORT_BASE": str(base)})
+        try:
+            running.wait_ready(timeout=400)
+            yield running, tracker_url, [base, base + 1]
+        finally:
+            running.stop()
+            delete_rabbitmq_queue(queue)
+
+
+def say(port: int, token: str, sender: str, message: str) -> List[dict]:
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+                                     data=json.dumps({"sender": sender, "message": message}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        assert reply.status == 200
+        return json.loads(reply.read())
+
+
+def events(url: str, sender: str) -> list:
+    engine = create_engine(url, future=True)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT id, type_name, timestamp, data FROM events "
+                                           "WHERE sender_id = :s ORDER BY id").bindparams(s=sender)).all()
+    finally:
+        engine.dispose()
+
+
+def test_a_conversation_alternating_between_the_two_rasa_servers_keeps_its_state(scaled):
+    assistant, tracker_url, (first, second) = scaled
+    sender = f"alt-{uuid.uuid4().hex[:8]}"
+    turns = [(first, "đk kết hôn cần j"), (second, "lệ phí bao nhiêu"), (first, "mất bao lâu"), (second, "nộp ở đâu")]
+    answers = [say(port, assistant.token, sender, message) for port, message in turns]
+    # the procedure chosen on the first server is known to the second, and back
+    for answer in answers:
+        assert "kết hôn" in answer[0]["text"].lower(), answer
+    stored = events(tracker_url, sender)
+    assert [json.loads(r.data)["text"] for r in stored if r.type_name == "user"] == [m for _, m in turns]
+    assert [r.timestamp for r in stored] == sorted(r.timestamp for r in stored)  # stored in the order it happened
+
+
+def test_simultaneous_messages_of_one_citizen_on_both_servers_are_taken_one_at_a_time(scaled):
+    assistant, tracker_url, (first, second) = scaled
+    senders = [f"both-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    messages = ["lệ phí làm căn cước bao nhiêu", "xin chào", "đk kết hôn cần j", "cảm ơn",
+                "đăng ký tạm trú ở đâu", "lam so do mat bao lau"]
+    sends = [(first if i % 2 == 0 else second, sender, m) for sender in senders for i, m in enumerate(messages)]
+    with ThreadPoolExecutor(len(sends)) as pool:
+        answers = list(pool.map(lambda send: say(send[0], assistant.token, send[1], send[2]), sends))
+    assert all(answers)
+    for sender in senders:
+        stored = events(tracker_url, sender)
+        kinds = [r.type_name for r in stored]
+        assert sorted(json.loads(r.data)["text"] for r in stored if r.type_name == "user") == sorted(messages)
+        # the lock: each message's turn (user ... action_listen) is whole, never interleaved
+        turns, in_turn = 0, False
+        for row in stored:
+            data = json.loads(row.data)
+            if row.type_name == "user":
+                assert not in_turn, f"a message arrived inside another's turn: {kinds}"
+                in_turn, turns = True, turns + 1
+            elif row.type_name == "action" and data.get("name") == "action_listen" and in_turn:
+                in_turn = False
+        assert turns == len(messages) and not in_turn
+
+
+def test_the_balancer_spreads_citizens_over_both_servers(scaled):
+    assistant, _, _ = scaled
+    for i in range(6):
+        assert say(assistant.rasa_port, assistant.token, f"lb-{uuid.uuid4().hex[:6]}-{i}", "xin chào")
