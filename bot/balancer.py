@@ -14,6 +14,7 @@ REPLICA_PORT_BASE and nginx on the public ports, with this configuration:
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import shutil
 from pathlib import Path
@@ -37,12 +38,19 @@ def nginx_binary() -> str:
     return found
 
 
+def unavailable_text(settings: Settings) -> str:
+    from bot.nlu.lexicon import read_yaml
+
+    return str(read_yaml(settings.data_dir / "texts" / "channels.yml")["messages"]["technical_error"])
+
+
 def nginx_config(settings: Settings) -> str:
     var = settings.var_dir
     rasa = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in rasa_ports(settings))
     actions = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"
                         for port in action_ports(settings))
     user = "user root;\n" if getpass.getuser() == "root" else ""
+    unavailable = json.dumps([{"text": unavailable_text(settings)}], ensure_ascii=False).replace("\\", "\\\\").replace("'", "\\'")
     return f"""# Written by bot/balancer.py for this run; do not edit.
 {user}worker_processes 1;
 pid {var}/nginx.pid;
@@ -75,6 +83,19 @@ http {{
     server {{
         listen {settings.rasa_port};
         location = /nginx-health {{ return 200 "ok"; }}
+        # A message in flight on a server that died, or no server up: the citizen's channel
+        # still gets a JSON answer in its format, with the text of data/texts/channels.yml.
+        location = /webhooks/rest/webhook {{
+            proxy_pass http://rasa;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_intercept_errors on;
+            error_page 502 503 504 = @unavailable;
+        }}
+        location @unavailable {{
+            default_type application/json;
+            return 503 '{unavailable}';
+        }}
         location /socket.io/ {{
             proxy_pass http://rasa_sticky;
             proxy_set_header Upgrade $http_upgrade;

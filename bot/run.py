@@ -10,6 +10,7 @@ the terminal.
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import secrets
 import signal
@@ -27,6 +28,8 @@ from bot.config import ROOT, Settings, load_settings
 
 STARTUP_TIMEOUT_S = 300
 STOP_GRACE_S = 10
+RESTARTS_ALLOWED = 5          # a child that dies is started again, up to this many times
+RESTART_WINDOW_S = 300        # within this window; beyond, everything stops
 
 
 def port_in_use(port: int) -> bool:
@@ -43,6 +46,15 @@ class Service:
     address: str
     port: int
     process: Optional[subprocess.Popen] = field(default=None, repr=False)
+    restarts: List[float] = field(default_factory=list, repr=False)
+
+    def may_restart(self) -> bool:
+        now = time.monotonic()
+        self.restarts = [t for t in self.restarts if now - t < RESTART_WINDOW_S]
+        if len(self.restarts) >= RESTARTS_ALLOWED:
+            return False
+        self.restarts.append(now)
+        return True
 
     def start(self, env: Dict[str, str]) -> None:
         # A session of its own: a Ctrl-C in the terminal reaches only us, and we stop
@@ -55,8 +67,8 @@ class Service:
         try:
             with urllib.request.urlopen(self.health_url, timeout=2) as reply:
                 return 200 <= reply.status < 300
-        except (urllib.error.URLError, OSError, ValueError):
-            return False
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException):
+            return False  # not up yet (or a port still in another process's hands)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -244,10 +256,14 @@ class Supervisor:
             if outcome is not None:
                 return outcome
             while not self.stopping:
-                dead = [s for s in self.services if not s.alive()]
-                if dead:
-                    print(f"✗ {dead[0].name} stopped unexpectedly; stopping the rest", flush=True)
-                    return 1
+                for service in [s for s in self.services if not s.alive()]:
+                    code = service.process.returncode if service.process else None
+                    if not service.may_restart():
+                        print(f"✗ {service.name} stopped unexpectedly (code {code}) {RESTARTS_ALLOWED} times "
+                              f"in {RESTART_WINDOW_S // 60} minutes; stopping the rest", flush=True)
+                        return 1
+                    print(f"✗ {service.name} stopped unexpectedly (code {code}); starting it again", flush=True)
+                    service.start(env)
                 time.sleep(0.5)
             return 0
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import List
@@ -17,7 +18,7 @@ from tests.conftest import Assistant, delete_rabbitmq_queue, free_port, temporar
 
 def free_port_block() -> int:
     while True:
-        base = random.randrange(20000, 40000)
+        base = random.randrange(20000, 30000)  # below the ephemeral ports (32768-)
         if not any(port_in_use(p) for p in (base, base + 1, base + 50, base + 51)):
             return base
 
@@ -102,3 +103,111 @@ def test_the_balancer_spreads_citizens_over_both_servers(scaled):
     assistant, _, _ = scaled
     for i in range(6):
         assert say(assistant.rasa_port, assistant.token, f"lb-{uuid.uuid4().hex[:6]}-{i}", "xin chào")
+
+
+def pid_listening_on(port: int) -> int:
+    from pathlib import Path
+
+    for entry in Path("/proc").iterdir():
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--enable-api" in args and b"--port" in args and args[args.index(b"--port") + 1] == str(port).encode():
+            return int(entry.name)
+    raise AssertionError(f"no Rasa server on port {port}")
+
+
+def answered(port: int, sender: str, message: str) -> tuple:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+                                     data=json.dumps({"sender": sender, "message": message}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_a_rasa_server_killed_in_the_middle_of_a_conversation(scaled):
+    import os
+    import signal
+    import urllib.request
+
+    from bot.balancer import unavailable_text
+    from bot.config import load_settings
+
+    assistant, tracker_url, (first, second) = scaled
+    sender = f"kill-{uuid.uuid4().hex[:8]}"
+    assert answered(assistant.rasa_port, sender, "đk kết hôn cần j")[0] == 200
+    victim = pid_listening_on(first)
+    # messages of other citizens in flight through the balancer when one server dies
+    others = [f"flight-{uuid.uuid4().hex[:6]}-{i}" for i in range(6)]
+    with ThreadPoolExecutor(len(others)) as pool:
+        flights = [pool.submit(answered, assistant.rasa_port, other, "đăng ký tạm trú cần giấy tờ gì")
+                   for other in others]
+        time.sleep(0.05)
+        os.kill(victim, signal.SIGKILL)
+        outcomes = [flight.result(timeout=90) for flight in flights]
+    for status, answer in outcomes:  # answered, or told clearly in Vietnamese to try again
+        assert (status == 200 and answer) or (status, answer) == (503, [{"text": unavailable_text(load_settings())}])
+    # the citizen goes on through the balancer: the other server answers, with the conversation's state
+    later = [answered(assistant.rasa_port, sender, m) for m in ("lệ phí bao nhiêu", "mất bao lâu", "nộp ở đâu")]
+    for status, answer in later:
+        assert status == 200 and "kết hôn" in answer[0]["text"].lower(), answer
+    # the supervisor starts the dead server again, without anybody
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{first}/status?token={assistant.token}", timeout=2):
+                break
+        except OSError:
+            time.sleep(1)
+    else:
+        raise AssertionError("the killed Rasa server was not started again")
+    assert pid_listening_on(first) != victim
+    status, answer = answered(first, sender, "cảm ơn")
+    assert status == 200 and answer
+    # what the citizen was told was answered is in the tracker store, in order; nothing else lost
+    stored = [json.loads(r.data).get("text") for r in events(tracker_url, sender) if r.type_name == "user"]
+    assert stored == ["đk kết hôn cần j", "lệ phí bao nhiêu", "mất bao lâu", "nộp ở đâu", "cảm ơn"]
+    for other, (status, _) in zip(others, outcomes):
+        if status == 200:
+            assert [r.type_name for r in events(tracker_url, other)].count("user") == 1
+
+
+def test_with_no_rasa_server_up_the_balancer_answers_in_the_channels_format(tmp_path, monkeypatch):
+    import subprocess
+    import urllib.error
+    import urllib.request
+
+    from bot import balancer
+    from bot.config import load_settings
+
+    base = free_port_block()
+    rasa_port, actions_port = free_port(), free_port()
+    for name, value in {"RASA_PORT": str(rasa_port), "ACTIONS_PORT": str(actions_port),
+                        "RASA_SERVERS": "2", "ACTION_SERVERS": "2", "REPLICA_PORT_BASE": str(base)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("bot.config.VAR", tmp_path)  # the run's directory (VAR_DIR)
+    settings = load_settings()
+    nginx = subprocess.Popen([balancer.nginx_binary(), "-c", str(balancer.write_nginx_config(settings)),
+                              "-g", "daemon off;"], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not port_in_use(rasa_port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        request = urllib.request.Request(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook",
+                                         data=json.dumps({"sender": "s", "message": "xin chào"}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 503
+        assert json.loads(refused.value.read()) == [{"text": balancer.unavailable_text(load_settings())}]
+        assert "Xin lỗi" in balancer.unavailable_text(load_settings())
+    finally:
+        nginx.terminate()
+        nginx.wait(10)
