@@ -38,6 +38,8 @@ class Settings:
     data_dir: Path
     models_dir: Path
     max_message_chars: int
+    rate_limit_messages: int      # per sender and channel in each window; 0 turns the limit off
+    rate_limit_window_s: float
     # The one-stop system: a real one when ONESTOP_URL is set, else the sandbox.
     onestop_url: str
     onestop_token: str
@@ -141,6 +143,8 @@ def load_settings() -> Settings:
         data_dir=Path(os.environ.get("DATA_DIR", ROOT / "data")),
         models_dir=Path(os.environ.get("MODELS_DIR", ROOT / "models")),
         max_message_chars=_int("MAX_MESSAGE_CHARS", 4000),
+        rate_limit_messages=_int("RATE_LIMIT_MESSAGES", 30),
+        rate_limit_window_s=_float("RATE_LIMIT_WINDOW_S", 60.0),
         onestop_url=os.environ.get("ONESTOP_URL")
         or f"http://127.0.0.1:{_int('ONESTOP_SANDBOX_PORT', 5070)}",
         onestop_token=os.environ.get("ONESTOP_TOKEN", "sandbox-token"),

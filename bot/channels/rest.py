@@ -13,6 +13,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import rasa_speedups
+from bot.channels.ratelimit import Verdict, limiter
 from bot.config import load_settings
 from bot.nlu.lexicon import read_yaml
 from bot.sanitise import clean_message
@@ -65,6 +66,10 @@ class CitizenRestInput(RestInput):
                 return response.json({"error": "'message' must be a string"}, status=400)
             metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
 
+            verdict = limiter().check(self.name(), str(sender))
+            if verdict is not Verdict.ALLOW:  # never reaches Rasa: nothing of it is stored
+                notice = [{"recipient_id": str(sender), "text": channel_texts()["rate_limited"]}]
+                return response.json(notice if verdict is Verdict.TELL else [], status=429)
             collector = CollectingOutputChannel()
             text = clean_message(raw, load_settings().max_message_chars)
             try:

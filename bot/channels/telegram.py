@@ -41,6 +41,7 @@ from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter, Te
 from telegram.ext import AIORateLimiter, ExtBot, Updater
 
 from bot.channels.messages import Button, Message, from_rasa, split_text
+from bot.channels.ratelimit import Verdict, limiter
 from bot.channels.rest import channel_texts
 from bot.config import Settings, load_settings
 from bot.nlu.lexicon import read_yaml
@@ -551,6 +552,11 @@ class TelegramInput(InputChannel):
 
     async def _to_rasa(self, chat_id: int, text: str, output: TelegramOutput) -> None:
         assert self._on_new_message is not None
+        verdict = limiter().check(self.name(), str(chat_id))
+        if verdict is not Verdict.ALLOW:  # never reaches Rasa; told once per window
+            if verdict is Verdict.TELL:
+                await output.send_text_message(str(chat_id), channel_texts()["rate_limited"])
+            return
         try:
             await self._on_new_message(
                 UserMessage(text, output, sender_id=str(chat_id), input_channel=self.name())

@@ -27,6 +27,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.messages import Button, Message, from_rasa, split_text
+from bot.channels.ratelimit import Verdict, limiter
 from bot.channels.rest import channel_texts
 from bot.channels.zalo_tokens import TokenRefreshError, TokenStore, ZaloTokens
 from bot.config import load_settings
@@ -387,6 +388,11 @@ class ZaloInput(InputChannel):
     async def _ask_assistant(self, text: str, user_id: str, msg_id: Any,
                              on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         output = ZaloOutput(self.api)
+        verdict = limiter().check(self.name(), user_id)
+        if verdict is not Verdict.ALLOW:  # never reaches Rasa; told once per window
+            if verdict is Verdict.TELL:
+                await output.send_text_message(user_id, channel_texts()["rate_limited"])
+            return
         try:
             await on_new_message(UserMessage(
                 text, output, user_id, input_channel=self.name(),
