@@ -38,6 +38,7 @@ class Settings:
     data_dir: Path
     models_dir: Path
     max_message_chars: int
+    max_request_bytes: int        # larger requests to the Rasa server are refused (413)
     rate_limit_messages: int      # per sender and channel in each window; 0 turns the limit off
     rate_limit_window_s: float
     # The one-stop system: a real one when ONESTOP_URL is set, else the sandbox.
@@ -143,6 +144,7 @@ def load_settings() -> Settings:
         data_dir=Path(os.environ.get("DATA_DIR", ROOT / "data")),
         models_dir=Path(os.environ.get("MODELS_DIR", ROOT / "models")),
         max_message_chars=_int("MAX_MESSAGE_CHARS", 4000),
+        max_request_bytes=_int("MAX_REQUEST_BYTES", 1_000_000),
         rate_limit_messages=_int("RATE_LIMIT_MESSAGES", 30),
         rate_limit_window_s=_float("RATE_LIMIT_WINDOW_S", 60.0),
         onestop_url=os.environ.get("ONESTOP_URL")

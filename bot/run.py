@@ -47,6 +47,7 @@ class Service:
     port: int
     process: Optional[subprocess.Popen] = field(default=None, repr=False)
     restarts: List[float] = field(default_factory=list, repr=False)
+    env: Dict[str, str] = field(default_factory=dict)  # this service's own settings
 
     def may_restart(self) -> bool:
         now = time.monotonic()
@@ -60,7 +61,7 @@ class Service:
         # A session of its own: a Ctrl-C in the terminal reaches only us, and we stop
         # the children in order instead of letting each die on its own.
         self.process = subprocess.Popen(
-            self.command, cwd=ROOT, env=env, start_new_session=True, stdin=subprocess.DEVNULL
+            self.command, cwd=ROOT, env={**env, **self.env}, start_new_session=True, stdin=subprocess.DEVNULL
         )
 
     def answers(self) -> bool:
@@ -162,6 +163,9 @@ def rasa_server(settings: Settings, model: Path, port: Optional[int] = None, nam
         health_url=f"http://127.0.0.1:{port}/status?token={settings.rasa_token}",
         address=f"http://localhost:{port}/webhooks/rest/webhook",
         port=port,
+        # Sanic reads SANIC_* variables: the body size limit of every channel and of the API.
+        # Not for the action server, whose requests carry the whole conversation.
+        env={"SANIC_REQUEST_MAX_SIZE": str(settings.max_request_bytes)},
     )
 
 

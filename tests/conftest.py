@@ -93,7 +93,11 @@ class Assistant:
             with urllib.request.urlopen(request, timeout=30) as reply:
                 return reply.status, json.loads(reply.read())
         except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+            raw = error.read()
+            try:
+                return error.code, json.loads(raw or b"null")
+            except ValueError:
+                return error.code, raw.decode("utf-8", "replace")
 
     def say(self, sender: str, message: Any) -> List[Dict[str, Any]]:
         status, answer = self.post(json.dumps({"sender": sender, "message": message}).encode())
