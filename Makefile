@@ -18,13 +18,13 @@ export PYTHONWARNINGS := ignore
 export ACTIONS_PORT ?= 5055
 export RASA_PORT ?= 5005
 
-.PHONY: help install train run run-prod migrate nginx shell test eval validate unit core nlu-check lock clean measure browser bench staff-user
+.PHONY: help install train run run-prod migrate nginx soak shell test eval validate unit core nlu-check lock clean measure browser bench staff-user
 
 help:
 	@echo "make run    install, train if needed, start the assistant (Ctrl-C stops it)"
 	@echo "make run-prod  the same on PostgreSQL, Redis and RabbitMQ (README, Production)"
 	@echo "make test   install, validate data, train if needed, run every test"
-	@echo "make train | eval | shell | measure | bench | migrate | staff-user NAME=.. ROLE=.. | lock | clean"
+	@echo "make train | eval | shell | measure | bench | soak | migrate | staff-user NAME=.. ROLE=.. | lock | clean"
 
 $(PY):
 	@if ! python3.10 --version >/dev/null 2>&1; then \
@@ -128,6 +128,12 @@ clean:
 measure: install train
 	@mkdir -p results
 	$(PY) -m scripts.measure --messages 200
+
+# Soak (not part of `make test`): 200 conversations for 10 minutes through nginx, production
+# profile scaled out on this machine's PostgreSQL, Redis and RabbitMQ.
+soak: install train nginx
+	@mkdir -p results
+	$(PY) -m scripts.soak --citizens 200 --seconds 600
 
 # Load benchmark (not part of `make test`): project vs. stock Rasa at 1, 20, 50 citizens.
 bench: install train

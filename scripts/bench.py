@@ -91,16 +91,19 @@ def cpu_s(pid: int) -> float:
 
 
 def processes(supervisor: int) -> Dict[str, List[int]]:
+    """Every process of the stack by name; replicas get "#2", "#3" (nginx: master and worker)."""
     named: Dict[str, List[int]] = {"supervisor": [supervisor]}
     for pid in children(supervisor):
         try:
             cmd = open(f"/proc/{pid}/cmdline").read().replace("\0", " ")
         except FileNotFoundError:
             continue
-        name = ("action server" if "run actions" in cmd else "Rasa server" if "rasa run" in cmd
-                else "sandbox" if "sandbox" in cmd else "notifier" if "notifier" in cmd
+        name = ("nginx" if cmd.startswith("nginx") else "action server" if "run actions" in cmd
+                else "Rasa server" if "rasa run" in cmd else "sandbox" if "sandbox" in cmd
+                else "notifier" if "notifier" in cmd else "analytics consumer" if "analytics consume" in cmd
                 else "web" if "bot.web" in cmd else "staff" if "bot.staff" in cmd else cmd.split()[-1][:30])
-        named.setdefault(name, []).append(pid)
+        copies = sum(1 for key in named if key == name or key.startswith(f"{name} #"))
+        named[name if copies == 0 else f"{name} #{copies + 1}"] = [pid]
     return named
 
 
