@@ -52,7 +52,9 @@ def rasa_endpoints(settings: Settings) -> Dict[str, Any]:
         "lock_store": {"type": "bot.store.lock_store.FifoRedisLockStore", "url": redis["host"],
                        "port": redis["port"], "db": redis["db"], "key_prefix": "assistant",
                        "use_ssl": redis["use_ssl"]},
-        "event_broker": {"type": "pika", "url": amqp["host"], "port": amqp["port"],
+        # Rasa's own "pika" broker falls behind a busy server and holds every event meanwhile
+        "event_broker": {"type": "bot.store.event_broker.BatchingPikaEventBroker",
+                         "url": amqp["host"], "port": amqp["port"],
                          "username": amqp["username"], "password": "${ASSISTANT_RABBITMQ_PASSWORD}",
                          "queues": [settings.rabbitmq_queue]},
     }

@@ -126,5 +126,6 @@ def test_the_endpoints_file_on_disk_holds_no_password(production):
     assistant, _, _ = production
     written = yaml.safe_load((Path(assistant.var) / "endpoints.production.yml").read_text())
     assert written["event_broker"]["password"] == "${ASSISTANT_RABBITMQ_PASSWORD}"
+    assert written["event_broker"]["type"] == "bot.store.event_broker.BatchingPikaEventBroker"
     assert written["tracker_store"]["type"] == "SQL"
     assert written["lock_store"]["type"] == "bot.store.lock_store.FifoRedisLockStore"

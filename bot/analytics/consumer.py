@@ -1,11 +1,12 @@
 """Production: Rasa's events from RabbitMQ into the assistant's database, none lost, none twice.
 
-Rasa's pika broker publishes every tracker event (`{"sender_id": ..., **event}`) to a fanout
-exchange bound to a durable queue. This consumer stores each one in `analytics_broker_events`
+Rasa's events (`{"sender_id": ..., **event}`) arrive one per message from Rasa's pika broker or
+as a list per message from bot/store/event_broker.py, through a fanout exchange bound to a
+durable queue. This consumer stores each one in `analytics_broker_events`
 (the columns of Rasa's own events table, so the ingestion reads either) and acknowledges a
 message only after the transaction holding it committed: a crash or a database outage leaves
-it in the queue, to be delivered again. A message delivered twice has the same SHA-256 and is
-stored once. A body that is not a Rasa event is rejected (not requeued) and counted; nothing of
+it in the queue, to be delivered again. An event delivered twice has the same SHA-256 (of its
+canonical JSON) and is stored once. A body that is not a Rasa event is rejected (not requeued) and counted; nothing of
 it is stored.
 
     python -m bot.analytics consume --port 5058     # GET /health: connection and counters
@@ -46,12 +47,21 @@ class Counters:
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
 
 
-def row_of(body: bytes) -> Optional[Dict[str, Any]]:
-    """The events-table row of one broker message, or None when it is not a Rasa event."""
+def rows_of(body: bytes) -> Optional[List[Dict[str, Any]]]:
+    """The events-table rows of one broker message — one event (Rasa's broker) or a list of
+    them (bot/store/event_broker.py) — or None when it is not Rasa events."""
     try:
-        event = json.loads(body.decode("utf-8"))
+        decoded = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return None
+    events = decoded if isinstance(decoded, list) else [decoded]
+    rows = [row_of_event(event) for event in events]
+    if not rows or any(row is None for row in rows):
+        return None
+    return rows
+
+
+def row_of_event(event: Any) -> Optional[Dict[str, Any]]:
     if not isinstance(event, dict):
         return None
     sender, kind = event.get("sender_id"), event.get("event")
@@ -64,7 +74,8 @@ def row_of(body: bytes) -> Optional[Dict[str, Any]]:
     parse = data.get("parse_data") if isinstance(data.get("parse_data"), dict) else {}
     intent = parse.get("intent") if isinstance(parse.get("intent"), dict) else {}
     name = data.get("name")
-    return {"digest": hashlib.sha256(body).hexdigest(), "sender_id": sender, "type_name": kind[:255],
+    canonical = json.dumps(event, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return {"digest": hashlib.sha256(canonical).hexdigest(), "sender_id": sender, "type_name": kind[:255],
             "timestamp": float(timestamp) if timestamp is not None else None,
             "intent_name": str(intent.get("name"))[:255] if intent.get("name") is not None else None,
             "action_name": str(name)[:255] if name is not None else None,
@@ -118,26 +129,26 @@ class Consumer:
             # next one with a timeout (cancelling aio-pika's own iterator would close it).
             arrived: "asyncio.Queue[Any]" = asyncio.Queue()
             await queue.consume(arrived.put)
-            pending: List[Tuple[Any, Dict[str, Any]]] = []
+            pending: List[Tuple[Any, List[Dict[str, Any]]]] = []
             while True:
                 try:
                     message = await asyncio.wait_for(arrived.get(), BATCH_WAIT_S) if pending else await arrived.get()
                 except asyncio.TimeoutError:
                     message = None
                 if message is not None:
-                    row = row_of(message.body)
-                    if row is None:
+                    rows = rows_of(message.body)
+                    if rows is None:
                         self.counters.rejected += 1
-                        logger.warning("broker message %s is not a Rasa event: rejected", message.delivery_tag)
+                        logger.warning("broker message %s is not Rasa events: rejected", message.delivery_tag)
                         await message.reject(requeue=False)
                     else:
-                        pending.append((message, row))
+                        pending.append((message, rows))
                 if pending and (message is None or len(pending) >= BATCH_SIZE):
                     await self._flush(pending)
                     pending = []
 
-    async def _flush(self, pending: List[Tuple[Any, Dict[str, Any]]]) -> None:
-        rows = [row for _, row in pending]
+    async def _flush(self, pending: List[Tuple[Any, List[Dict[str, Any]]]]) -> None:
+        rows = [row for _, batch in pending for row in batch]
         while True:
             try:
                 new = await asyncio.get_running_loop().run_in_executor(None, store, self.engine, rows)

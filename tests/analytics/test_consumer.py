@@ -10,7 +10,7 @@ import aio_pika
 import pytest
 from sqlalchemy import func, select
 
-from bot.analytics.consumer import RASA_EXCHANGE, Consumer, row_of
+from bot.analytics.consumer import RASA_EXCHANGE, Consumer, rows_of
 from bot.analytics.engines import app_engine
 from bot.analytics.models import broker_events
 from tests.conftest import RABBITMQ_URL, delete_rabbitmq_queue
@@ -25,11 +25,20 @@ USER_EVENT = {"sender_id": "citizen-1", "event": "user", "timestamp": 1764201600
                                   json.dumps({"sender_id": "s", "event": "user", "timestamp": "yesterday"}).encode(),
                                   json.dumps({"sender_id": 5, "event": "user"}).encode(), b"\xff\xfe"])
 def test_what_is_not_a_rasa_event_has_no_row(body):
-    assert row_of(body) is None
+    assert rows_of(body) is None
+    assert rows_of(json.dumps([USER_EVENT, json.loads(body) if body[:1] in b"{[" and body != b"[1, 2]"
+                               else "x"]).encode()) is None  # one bad event spoils its batch
+
+
+def test_a_batch_is_rows_in_order_and_one_event_is_one_row():
+    second = {**USER_EVENT, "event": "bot", "text": "Chào bạn", "timestamp": USER_EVENT["timestamp"] + 1}
+    rows = rows_of(json.dumps([USER_EVENT, second]).encode())
+    assert [r["type_name"] for r in rows] == ["user", "bot"]
+    assert rows_of(json.dumps(USER_EVENT).encode())[0]["digest"] == rows[0]["digest"]  # same event, same digest
 
 
 def test_a_rasa_event_becomes_a_row_like_rasas_own_table():
-    row = row_of(json.dumps(USER_EVENT).encode())
+    row = rows_of(json.dumps(USER_EVENT).encode())[0]
     assert (row["sender_id"], row["type_name"], row["intent_name"], row["timestamp"]) == (
         "citizen-1", "user", "ask_fee", 1764201600.25)
     assert "sender_id" not in json.loads(row["data"]) and json.loads(row["data"])["text"] == "lệ phí khai sinh"
