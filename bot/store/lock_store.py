@@ -13,7 +13,8 @@ with every change a single atomic Redis command or script:
 - `{prefix}:{conversation}:ticket:{n}`: kept alive (PX lock lifetime) while ticket n waits or
   holds the lock. When the next ticket's key is gone (its server died, or it ran out of time),
   a waiter skips it atomically, so a dead server never blocks a conversation for good.
-Keys of an idle conversation expire after a day.
+The last message out deletes the conversation's keys; keys left by a dead server expire after
+a day.
 
     lock_store:
       type: bot.store.lock_store.FifoRedisLockStore
@@ -52,12 +53,17 @@ if serving == tonumber(ARGV[1]) then
 end
 return 0
 """
-# KEYS: serving, ticket key, next; ARGV: ticket. Release only by the holder.
+# KEYS: serving, ticket key, next; ARGV: ticket. Release only by the holder; the last one out
+# (no later ticket issued, which the issuing script would have made atomically) deletes the keys.
 _RELEASE = """
 local serving = tonumber(redis.call('GET', KEYS[1]) or '0')
 if serving + 1 == tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  redis.call('PEXPIRE', KEYS[3], ARGV[2])
+  if tonumber(redis.call('GET', KEYS[3]) or '0') == tonumber(ARGV[1]) then
+    redis.call('DEL', KEYS[1], KEYS[3])  -- nobody waits: the conversation leaves no keys
+  else
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    redis.call('PEXPIRE', KEYS[3], ARGV[2])
+  end
 end
 redis.call('DEL', KEYS[2])
 return serving

@@ -61,3 +61,19 @@ def test_an_unreachable_redis_is_a_lock_error():
 
     with pytest.raises(LockError):
         asyncio.run(message())
+
+
+def test_a_conversation_leaves_no_keys_once_its_messages_are_handled():
+    server = FifoRedisLockStore(**REDIS)
+    conversation = f"c-{uuid.uuid4().hex[:8]}"
+
+    async def two_messages() -> None:
+        async def one() -> None:
+            async with server.lock(conversation):
+                await asyncio.sleep(0.02)
+        await asyncio.gather(one(), one())
+        async with server.lock(conversation):  # and the conversation starts again cleanly
+            pass
+
+    asyncio.run(two_messages())
+    assert server.red.keys(f"{server.prefix}:{conversation}:*") == []
