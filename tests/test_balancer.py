@@ -33,11 +33,26 @@ def scaled():
                              "RABBITMQ_QUEUE": queue, "ANALYTICS_CONSUMER_PORT": str(free_port()),
                              "RASA_SERVERS": "2", "ACTION_SERVERS": "2", "REPLICA_PORT_BASE": str(base)})
         try:
-            running.wait_ready(timeout=400)
+            running.wait_ready(timeout=400)  # through nginx: one server up is enough for that
+            for port in (base, base + 1):  # the tests also talk to each server directly
+                wait_for_rasa(port, running.token)
             yield running, tracker_url, [base, base + 1]
         finally:
             running.stop()
             delete_rabbitmq_queue(queue)
+
+
+def wait_for_rasa(port: int, token: str, timeout: float = 300) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status?token={token}", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"the Rasa server on port {port} did not answer")
 
 
 def say(port: int, token: str, sender: str, message: str) -> List[dict]:
@@ -159,15 +174,7 @@ def test_a_rasa_server_killed_in_the_middle_of_a_conversation(scaled):
     for status, answer in later:
         assert status == 200 and "kết hôn" in answer[0]["text"].lower(), answer
     # the supervisor starts the dead server again, without anybody
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{first}/status?token={assistant.token}", timeout=2):
-                break
-        except OSError:
-            time.sleep(1)
-    else:
-        raise AssertionError("the killed Rasa server was not started again")
+    wait_for_rasa(first, assistant.token, timeout=180)
     assert pid_listening_on(first) != victim
     status, answer = answered(first, sender, "cảm ơn")
     assert status == 200 and answer
