@@ -150,7 +150,6 @@ def answered(port: int, sender: str, message: str) -> tuple:
 def test_a_rasa_server_killed_in_the_middle_of_a_conversation(scaled):
     import os
     import signal
-    import urllib.request
 
     from bot.balancer import unavailable_text
     from bot.config import load_settings
