@@ -28,7 +28,10 @@ same results as the code it replaces (tests/test_rasa_speedups.py compares them)
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import importlib
+import json
 import logging
 import types
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -140,8 +143,6 @@ class _SharedSession:
         self.endpoint = endpoint
 
     async def __aenter__(self) -> Any:
-        import asyncio
-
         import aiohttp
         from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT
 
@@ -162,8 +163,6 @@ class _SharedSession:
 
 
 def json_text(value: Any) -> str:
-    import json
-
     import ujson
 
     try:
@@ -204,8 +203,6 @@ class _CopyForLogs(types.ModuleType):
 
 
 def _install_log_copies() -> None:
-    import importlib
-
     shim = _CopyForLogs()
     for name in LOG_ONLY_DEEPCOPY_MODULES:
         module = importlib.import_module(name)

@@ -56,14 +56,9 @@ def wait_for_rasa(port: int, token: str, timeout: float = 300) -> None:
 
 
 def say(port: int, token: str, sender: str, message: str) -> List[dict]:
-    import urllib.request
-
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/rest/webhook",
-                                     data=json.dumps({"sender": sender, "message": message}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as reply:
-        assert reply.status == 200
-        return json.loads(reply.read())
+    status, answer = answered(port, sender, message)
+    assert status == 200, answer
+    return answer
 
 
 def events(url: str, sender: str) -> list:

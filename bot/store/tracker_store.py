@@ -19,6 +19,7 @@ PostgreSQL with Rasa's own `SQL` store (docs: README, Production).
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -102,7 +103,7 @@ class EmbeddedTrackerStore(SQLTrackerStore):
                       self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count())
             rows: List[Dict[str, Any]] = []
             new_session = False
-            for event in list(tracker.events)[stored:]:
+            for event in itertools.islice(tracker.events, stored, None):
                 data = event.as_dict()
                 new_session = new_session or isinstance(event, SessionStarted)
                 rows.append({"sender_id": tracker.sender_id, "type_name": event.type_name,
