@@ -8,7 +8,7 @@ REPLICA_PORT_BASE and nginx on the public ports, with this configuration:
   takes the conversation's lock in Redis and reads its state from PostgreSQL), except
   socket.io, which keeps a client on one server (its session lives in that process);
 - ACTIONS_PORT: the action servers, round robin (they keep no state);
-- a replica that refuses connections is skipped and the request tried on the next one.
+- a replica whose connection fails is skipped and the request tried on the next one.
 """
 
 from __future__ import annotations
@@ -67,7 +67,10 @@ http {{
     client_body_buffer_size 64k;
     proxy_http_version 1.1;
     proxy_read_timeout 120s;
-    proxy_next_upstream error timeout http_502 http_503;
+    # A connection that fails (a server killed, a kept-alive socket it left behind) or a server
+    # that says it is unavailable: the message is tried on the next server, POST included, as
+    # it never reached Rasa's processing. A slow answer is not retried (no second answer).
+    proxy_next_upstream error http_502 http_503 non_idempotent;
     upstream rasa {{
 {rasa}
         keepalive 32;

@@ -10,9 +10,11 @@ with every change a single atomic Redis command or script:
 - `{prefix}:{conversation}:next`: INCR hands out tickets (with the ticket's key, one script);
 - `{prefix}:{conversation}:serving`: the last ticket served; a ticket holds the lock when it
   is `serving + 1`, and releasing sets `serving` to it (a script: only the holder can);
-- `{prefix}:{conversation}:ticket:{n}`: kept alive (PX lock lifetime) while ticket n waits or
-  holds the lock. When the next ticket's key is gone (its server died, or it ran out of time),
-  a waiter skips it atomically, so a dead server never blocks a conversation for good.
+- `{prefix}:{conversation}:ticket:{n}`: kept alive for ALIVE_MS (5 s), renewed while ticket n
+  waits or holds the lock (a heartbeat, up to Rasa's lock lifetime). When the next ticket's key
+  is gone (its server died, or it ran out of time), a waiter skips it atomically: a dead server
+  blocks a conversation for 5 s at most, not for the lock lifetime (60 s; measured: a message
+  retried on the other server waited out the dead one's ticket and its client gave up).
 The last message out deletes the conversation's keys; keys left by a dead server expire after
 a day.
 
@@ -35,6 +37,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 IDLE_EXPIRY_MS = 24 * 3600 * 1000
 POLL_S = 0.02
+ALIVE_MS = 5000  # a ticket's key lives this long unless its server renews it (every ALIVE_MS / 4)
 
 # KEYS: next, ticket key prefix; ARGV: lifetime, idle expiry. The ticket exists alive at once.
 _ISSUE = """
@@ -97,29 +100,44 @@ class FifoRedisLockStore(LockStore):
                    wait_time_in_seconds: float = POLL_S) -> AsyncGenerator[TicketLock, None]:
         serving_key, next_key, ticket_prefix = self._keys(conversation_id)
         lifetime_ms = int(lock_lifetime * 1000)
+        alive_ms = min(ALIVE_MS, lifetime_ms)
         try:
-            ticket = int(self._issue(keys=[next_key, ticket_prefix], args=[lifetime_ms, IDLE_EXPIRY_MS]))
+            ticket = int(self._issue(keys=[next_key, ticket_prefix], args=[alive_ms, IDLE_EXPIRY_MS]))
         except redis.RedisError as error:
             raise LockError(f"Could not get a ticket for conversation '{conversation_id}': {error}") from error
+        heartbeat: Optional[asyncio.Task] = None
         try:
-            await self._wait_for_turn(serving_key, next_key, ticket_prefix, ticket, lifetime_ms,
+            await self._wait_for_turn(serving_key, next_key, ticket_prefix, ticket, alive_ms, lifetime_ms,
                                       max(min(wait_time_in_seconds, 0.1), POLL_S))
+            heartbeat = asyncio.ensure_future(self._keep_alive(f"{ticket_prefix}:{ticket}", alive_ms, lifetime_ms))
             yield TicketLock(conversation_id)  # what Rasa's callers receive; they only hold it
         finally:
+            if heartbeat is not None:
+                heartbeat.cancel()
             try:
                 self._release(keys=[serving_key, f"{ticket_prefix}:{ticket}", next_key],
                               args=[ticket, IDLE_EXPIRY_MS])
             except redis.RedisError:
                 pass  # the ticket key expires by itself; a waiter then skips it
 
+    async def _keep_alive(self, key: str, alive_ms: int, lifetime_ms: int) -> None:
+        """While the lock is held, up to the lock lifetime: the holder's server is alive."""
+        deadline = time.monotonic() + lifetime_ms / 1000
+        while time.monotonic() < deadline:
+            await asyncio.sleep(alive_ms / 4000)
+            try:
+                self.red.set(key, 1, px=alive_ms)
+            except redis.RedisError:
+                pass
+
     async def _wait_for_turn(self, serving_key: str, next_key: str, ticket_prefix: str, ticket: int,
-                             lifetime_ms: int, poll_s: float) -> None:
+                             alive_ms: int, lifetime_ms: int, poll_s: float) -> None:
         deadline = time.monotonic() + lifetime_ms / 1000 * 2
         while True:
             serving = int(self.red.get(serving_key) or 0)
             head = serving + 1
             if head == ticket:
-                self.red.set(f"{ticket_prefix}:{ticket}", 1, px=lifetime_ms)  # holding: alive again
+                self.red.set(f"{ticket_prefix}:{ticket}", 1, px=alive_ms)  # holding: alive again
                 return
             if head > ticket:
                 raise LockError(f"ticket {ticket} was skipped: its conversation waited too long")
@@ -128,5 +146,5 @@ class FifoRedisLockStore(LockStore):
                 continue
             if time.monotonic() > deadline:
                 raise LockError(f"waited too long for the conversation's earlier messages (ticket {ticket})")
-            self.red.set(f"{ticket_prefix}:{ticket}", 1, px=lifetime_ms)  # still waiting
+            self.red.set(f"{ticket_prefix}:{ticket}", 1, px=alive_ms)  # still waiting
             await asyncio.sleep(poll_s)

@@ -77,3 +77,29 @@ def test_a_conversation_leaves_no_keys_once_its_messages_are_handled():
 
     asyncio.run(two_messages())
     assert server.red.keys(f"{server.prefix}:{conversation}:*") == []
+
+
+def test_a_holder_longer_than_a_tickets_life_keeps_the_lock_by_its_heartbeat(monkeypatch):
+    import bot.store.lock_store as lock_store
+
+    monkeypatch.setattr(lock_store, "ALIVE_MS", 200)
+    servers = [FifoRedisLockStore(**REDIS), FifoRedisLockStore(**REDIS)]
+    conversation = f"c-{uuid.uuid4().hex[:8]}"
+    events = []
+
+    async def slow() -> None:
+        async with servers[0].lock(conversation):
+            events.append("slow in")
+            await asyncio.sleep(0.8)  # four times the ticket's life
+            events.append("slow out")
+
+    async def next_one() -> None:
+        await asyncio.sleep(0.05)
+        async with servers[1].lock(conversation):
+            events.append("next in")
+
+    async def both() -> None:
+        await asyncio.gather(slow(), next_one())
+
+    asyncio.run(both())
+    assert events == ["slow in", "slow out", "next in"]
