@@ -45,7 +45,7 @@ def rasa_endpoints(settings: Settings) -> Dict[str, Any]:
     endpoints: Dict[str, Any] = {
         "action_endpoint": {"url": settings.action_endpoint_url},
         "tracker_store": {
-            "type": "SQL", "dialect": "postgresql", "url": tracker.host or "127.0.0.1",
+            "type": "bot.store.tracker_store.PostgresTrackerStore", "dialect": "postgresql", "url": tracker.host or "127.0.0.1",
             "port": tracker.port or 5432, "db": tracker.database, "username": tracker.username or "postgres",
         },
         # Rasa's own "redis" lock store loses messages under concurrency: bot/store/lock_store.py

@@ -56,6 +56,7 @@ class Assistant:
         self.staff_port = free_port()
         self.token = "test-token"
         self.var = Path(tempfile.mkdtemp(prefix="assistant-var-"))
+        (ROOT / "results").mkdir(exist_ok=True)
         self.log = open(ROOT / "results" / f"test-assistant-{self.rasa_port}.log", "w")  # noqa: SIM115
         env = {**os.environ, "RASA_PORT": str(self.rasa_port), "ACTIONS_PORT": str(self.actions_port),
                "ONESTOP_SANDBOX_PORT": str(self.sandbox_port), "NOTIFIER_PORT": str(self.notifier_port),
@@ -121,7 +122,6 @@ class Assistant:
 
 @pytest.fixture(scope="session")
 def assistant() -> Iterator[Assistant]:
-    (ROOT / "results").mkdir(exist_ok=True)
     running = Assistant()
     try:
         running.wait_ready()

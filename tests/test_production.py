@@ -35,7 +35,8 @@ def test_the_endpoints_file_names_the_secrets_but_holds_none(monkeypatch):
     endpoints = rasa_endpoints(settings)
     written = yaml.safe_dump(endpoints)
     assert "S3cret" not in written
-    assert endpoints["tracker_store"] == {"type": "SQL", "dialect": "postgresql", "url": "db.internal", "port": 5433,
+    assert endpoints["tracker_store"] == {"type": "bot.store.tracker_store.PostgresTrackerStore",
+                                          "dialect": "postgresql", "url": "db.internal", "port": 5433,
                                           "db": "conversations", "username": "rasa",
                                           "password": "${ASSISTANT_TRACKER_DB_PASSWORD}"}
     assert endpoints["lock_store"]["url"] == "cache.internal" and endpoints["lock_store"]["db"] == 2
@@ -127,5 +128,5 @@ def test_the_endpoints_file_on_disk_holds_no_password(production):
     written = yaml.safe_load((Path(assistant.var) / "endpoints.production.yml").read_text())
     assert written["event_broker"]["password"] == "${ASSISTANT_RABBITMQ_PASSWORD}"
     assert written["event_broker"]["type"] == "bot.store.event_broker.BatchingPikaEventBroker"
-    assert written["tracker_store"]["type"] == "SQL"
+    assert written["tracker_store"]["type"] == "bot.store.tracker_store.PostgresTrackerStore"
     assert written["lock_store"]["type"] == "bot.store.lock_store.FifoRedisLockStore"

@@ -14,28 +14,67 @@ every message. This store keeps the same table and rows (the staff analytics rea
 
 The memory is only right while this process is the tracker store's only writer, which is
 what the embedded default runs (one Rasa server). Production runs several Rasa servers on
-PostgreSQL with Rasa's own `SQL` store (docs: README, Production).
+PostgreSQL with `PostgresTrackerStore` below (docs: README, Production).
+
+Both refuse Rasa's fallback to memory (`refuse_memory_fallback`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import SessionStarted
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot.store.db import tune_sqlite
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
 DEFAULT_CACHED_CONVERSATIONS = 5000
 DEFAULT_MAX_IDLE_S = 600.0
+DEFAULT_OUTAGE_S = 20.0  # how long a message waits for PostgreSQL to come back
+
+
+def _fail(error: Exception) -> None:
+    raise error
+
+
+def refuse_memory_fallback() -> None:
+    """Make Rasa's FailSafeTrackerStore fail a message when the store fails, instead of falling back.
+
+    Rasa wraps every tracker store in FailSafeTrackerStore: when the store cannot be read it
+    answers the message from a blank conversation, and when it cannot be written it keeps the
+    turn in memory only. Measured with PostgreSQL restarted under traffic
+    (tests/test_service_restarts.py): citizens got answers out of context, and answered turns
+    never reached the store nor the analytics. With this, the message fails and its channel
+    tells the citizen, in Vietnamese, to send it again. Called by our stores' constructors,
+    which run before Rasa's Agent wraps them.
+    """
+    from rasa.core.agent import Agent
+
+    original = Agent._create_tracker_store
+    if getattr(original, "refuses_fallback", False):
+        return
+
+    def create(store: Any, domain: Any) -> Any:
+        wrapped = original(store, domain)
+        if isinstance(wrapped, FailSafeTrackerStore):
+            wrapped._on_tracker_store_error = _fail
+        return wrapped
+
+    create.refuses_fallback = True  # type: ignore[attr-defined]
+    Agent._create_tracker_store = staticmethod(create)  # type: ignore[method-assign]
 
 
 class EmbeddedTrackerStore(SQLTrackerStore):
@@ -54,6 +93,7 @@ class EmbeddedTrackerStore(SQLTrackerStore):
         self._max_idle_s = float(max_idle_s)
         self._sessions: "OrderedDict[str, Tuple[float, List[str]]]" = OrderedDict()
         self._lock = threading.Lock()
+        refuse_memory_fallback()
 
     # -- the memory of latest sessions --------------------------------------------------------
 
@@ -117,3 +157,72 @@ class EmbeddedTrackerStore(SQLTrackerStore):
             self._remember(tracker.sender_id, None)  # read back once: the session boundary moved
         else:
             remembered.extend(row["data"] for row in rows)
+
+
+class PostgresTrackerStore(SQLTrackerStore):
+    """Production: Rasa's SQL tracker store on PostgreSQL, through a database restart.
+
+    Rasa's store keeps pooled connections that a restart of PostgreSQL has closed (the next
+    message fails), and it publishes a turn's events to the broker before writing them (a failed
+    write leaves the analytics with events the conversation does not have). This one:
+
+    - checks a pooled connection before use (`pool_pre_ping`);
+    - retries a read or write that could not reach the database for up to `outage_s` (20 s):
+      a message sent while PostgreSQL restarts gets its answer late, not an error;
+    - writes first and then publishes exactly the events it wrote, so the broker (and the
+      analytics) never has an event the store does not; a write retried after a lost
+      connection counts the stored events again and adds none twice.
+    The table and rows are Rasa's.
+
+        tracker_store:
+          type: bot.store.tracker_store.PostgresTrackerStore
+          (the other settings as for Rasa's `SQL` store)
+    """
+
+    def __init__(self, *args: Any, outage_s: float = DEFAULT_OUTAGE_S, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self._outage_s = float(outage_s)
+        refuse_memory_fallback()
+
+    async def _patiently(self, work: Callable[[], Awaitable[T]]) -> T:
+        deadline = time.monotonic() + self._outage_s
+        delay = 0.25
+        while True:
+            try:
+                return await work()
+            except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+                if time.monotonic() + delay > deadline:
+                    raise
+                logger.warning("the conversation store does not answer (%s); retrying in %.2f s",
+                               error.__class__.__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        return await self._patiently(lambda: super(PostgresTrackerStore, self).retrieve(sender_id))
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> Optional[DialogueStateTracker]:
+        return await self._patiently(
+            lambda: super(PostgresTrackerStore, self).retrieve_full_tracker(conversation_id))
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        written = await self._patiently(lambda: self._write(tracker))
+        if self.event_broker is not None and written:
+            await self._stream_new_events(self.event_broker, written, tracker.sender_id)
+
+    async def _write(self, tracker: DialogueStateTracker) -> List[Event]:
+        """Rasa's SQLTrackerStore.save without its publishing: the events it added."""
+        with self.session_scope() as session:
+            events = list(self._additional_events(session, tracker))
+            for event in events:
+                data = event.as_dict()
+                session.add(self.SQLEvent(
+                    sender_id=tracker.sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
+                    intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                    action_name=data.get("name"), data=json.dumps(data)))
+            session.commit()
+        return events
