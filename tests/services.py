@@ -1,7 +1,7 @@
 """Private PostgreSQL, Redis and RabbitMQ servers for the fault tests: the real programs
 (Debian's packages, the same as the machine's own services), each with its own data folder and
 port, so a test can stop and restart one under traffic without touching the machine's services
-or another test's.
+or another test's. And a one-stop system (the sandbox) the assistant reaches as an external one.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -172,3 +173,30 @@ class PrivateRabbitMQ(PrivateService):
                 self.process.wait()
         self.process = None
         _wait(self.port, False, 30, "RabbitMQ")
+
+
+class OneStopSystem(PrivateService):
+    """The sandbox as the assistant's external one-stop system (ONESTOP_URL); `stop` kills it."""
+
+    token = "sandbox-token"
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="fault-onestop-"))
+        self.process: Optional[subprocess.Popen] = None
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.onestop.sandbox", "--port", str(self.port),
+             "--db-url", f"sqlite:///{self.folder / 'onestop.db'}"],
+            env={**os.environ, "ONESTOP_TOKEN": self.token}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait(self.port, True, 60, "the one-stop sandbox")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=15)
+        self.process = None

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from typing import Dict, List
 
 import pytest
+import requests
 from sqlalchemy import create_engine, select, text
 
+from bot import knowledge
 from bot.analytics.models import broker_events
 from bot.channels.rest import channel_texts
 from tests.conftest import Assistant, free_port
-from tests.services import PrivatePostgres, PrivateRabbitMQ, PrivateRedis
+from tests.services import OneStopSystem, PrivatePostgres, PrivateRabbitMQ, PrivateRedis
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +45,8 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack():
-    services = {"postgresql": PrivatePostgres(), "redis": PrivateRedis(), "rabbitmq": PrivateRabbitMQ()}
+    services = {"postgresql": PrivatePostgres(), "redis": PrivateRedis(), "rabbitmq": PrivateRabbitMQ(),
+                "onestop": OneStopSystem()}
     running = None
     try:
         for service in services.values():
@@ -53,6 +56,7 @@ def stack():
         running = Assistant({"ASSISTANT_PROFILE": "production", "TRACKER_DB_URL": tracker_url, "APP_DB_URL": app_url,
                              "REDIS_URL": services["redis"].url(0), "RABBITMQ_URL": services["rabbitmq"].url(),
                              "RABBITMQ_QUEUE": "assistant_events", "ANALYTICS_CONSUMER_PORT": str(free_port()),
+                             "ONESTOP_URL": services["onestop"].url(), "ONESTOP_TOKEN": OneStopSystem.token,
                              "RATE_LIMIT_MESSAGES": "0"})  # the citizens here never pause
         running.wait_ready()
         yield Stack(running, services, tracker_url, app_url)
@@ -137,6 +141,19 @@ def analytics_copies(url: str, sender: str) -> list:
         engine.dispose()
 
 
+def assert_analytics_has_every_event(stack: Stack, sender: str) -> None:
+    """Every tracker event reached the analytics through RabbitMQ, exactly once."""
+    events = tracker_events(stack.tracker_url, sender)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        copies = analytics_copies(stack.app_url, sender)
+        if len(copies) >= len(events):
+            break
+        time.sleep(1)
+    assert sorted((r.type_name, r.timestamp) for r in copies) == sorted(
+        (e.type_name, e.timestamp) for e in events), sender
+
+
 @pytest.mark.parametrize("name", ["postgresql", "redis", "rabbitmq"])
 def test_a_service_restarted_under_traffic_loses_nothing_and_needs_nobody(stack, name):
     service = stack.services[name]
@@ -164,15 +181,7 @@ def test_a_service_restarted_under_traffic_loses_nothing_and_needs_nobody(stack,
         # every answered message is in the conversation store, in order (a message a citizen was
         # told to repeat may be there or not: its answer was lost, not the message)
         assert _in_order(answered, said), (sender, answered, said)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            copies = analytics_copies(stack.app_url, sender)
-            if len(copies) >= len(events):
-                break
-            time.sleep(1)
-        # every tracker event reached the analytics through RabbitMQ, exactly once
-        assert sorted((r.type_name, r.timestamp) for r in copies) == sorted(
-            (e.type_name, e.timestamp) for e in events), sender
+        assert_analytics_has_every_event(stack, sender)
 
 
 def _in_order(needles: List[str], haystack: List[str]) -> bool:
@@ -198,3 +207,36 @@ def test_a_database_down_for_longer_than_a_message_waits_tells_the_citizen_and_l
     assert "kết hôn" in after and "lệ phí" in after  # the conversation resumes where it was
     said = [json.loads(e.data)["text"] for e in tracker_events(stack.tracker_url, sender) if e.type_name == "user"]
     assert said == ["đk kết hôn cần j", "lệ phí bao nhiêu"]  # the failed turn is not half-stored
+
+
+def test_the_one_stop_system_down_gets_the_hotline_and_lookups_come_back_by_themselves(stack):
+    onestop = stack.services["onestop"]
+    reply = requests.post(f"{onestop.url()}/sandbox/dossiers", timeout=10,
+                          headers={"Authorization": f"Bearer {OneStopSystem.token}"},
+                          json={"procedure_id": "tam_tru", "procedure_name": "Đăng ký tạm trú", "status": 4,
+                                "applicant": {"name": "Trần Thị Bình", "phone": "0935111222",
+                                              "id_number": "049195001234", "locality": "phường Tam Kỳ"},
+                                "received_at": "2026-11-20T08:00:00+07:00", "due_date": "2026-11-27"})
+    assert reply.status_code == 201, reply.text
+    code = reply.json()["code"]
+    sender = f"onestop-{uuid.uuid4().hex[:6]}"
+
+    def look_up() -> str:
+        stack.assistant.say(sender, f"kiểm tra hồ sơ {code}")
+        return " ".join(m.get("text", "") for m in stack.assistant.say(sender, "1222"))
+
+    assert "Tình trạng" in look_up()
+    onestop.stop()
+    try:
+        down = [look_up() for _ in range(3)]
+    finally:
+        onestop.start()
+    hotline = knowledge.province()["hotline"]["number"]
+    for answer in down:
+        assert "không kết nối được hệ thống một cửa" in answer and hotline in answer and "Tình trạng" not in answer
+    # back without anybody doing anything (the client's circuit breaker lets a call through again)
+    deadline = time.monotonic() + 60
+    while "Tình trạng" not in look_up():
+        assert time.monotonic() < deadline, "lookups did not come back after the one-stop system did"
+        time.sleep(3)
+    assert_analytics_has_every_event(stack, sender)
