@@ -81,6 +81,8 @@ class Settings:
     rabbitmq_url: str             # production: Rasa's event broker, read by the analytics consumer
     rabbitmq_queue: str
     consumer_port: int            # production: the analytics consumer's /health
+    reconcile_s: float            # production: how often the consumer copies undelivered events
+    reconcile_grace_s: float      # ... from tracker rows at least this old (bot/analytics/reconcile.py)
     action_endpoint_url: str      # where Rasa calls the action server (a load balancer when scaled out)
     bind_host: str                # interface of the notifier and the staff app (0.0.0.0 in a container)
     # Scale-out (production profile only): several Rasa servers and action servers on ports
@@ -182,6 +184,8 @@ def load_settings() -> Settings:
         rabbitmq_url=os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
         rabbitmq_queue=os.environ.get("RABBITMQ_QUEUE", "rasa_events"),
         consumer_port=_int("ANALYTICS_CONSUMER_PORT", 5058),
+        reconcile_s=_float("ANALYTICS_RECONCILE_S", 30.0),
+        reconcile_grace_s=_float("ANALYTICS_RECONCILE_GRACE_S", 120.0),
         action_endpoint_url=os.environ.get("ACTION_ENDPOINT_URL")
         or f"http://127.0.0.1:{_int('ACTIONS_PORT', 5055)}/webhook",
         bind_host=os.environ.get("BIND_HOST", "127.0.0.1"),

@@ -172,3 +172,39 @@ def delete_rabbitmq_queue(name: str) -> None:
             await channel.queue_delete(name)
 
     asyncio.run(delete())
+
+
+def tracker_rows(url: str, sender: str) -> list:
+    """Rasa's events table: one conversation's rows in the order they were stored."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, future=True)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT id, type_name, timestamp, data FROM events "
+                                           "WHERE sender_id = :s ORDER BY id").bindparams(s=sender)).all()
+    finally:
+        engine.dispose()
+
+
+def assert_analytics_has_every_event(tracker_url: str, app_url: str, sender: str, timeout: float = 90) -> None:
+    """Every event of the conversation's tracker store reached the analytics' broker copies,
+    exactly once (through RabbitMQ, or copied by the consumer's reconciliation)."""
+    from sqlalchemy import create_engine, select
+
+    from bot.analytics.models import broker_events
+
+    events = sorted((r.type_name, r.timestamp) for r in tracker_rows(tracker_url, sender))
+    engine = create_engine(app_url, future=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as connection:
+                copies = sorted(connection.execute(select(broker_events.c.type_name, broker_events.c.timestamp)
+                                                   .where(broker_events.c.sender_id == sender)).all())
+            if len(copies) >= len(events) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    finally:
+        engine.dispose()
+    assert [tuple(c) for c in copies] == events, sender

@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import List
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from bot.run import port_in_use
-from tests.conftest import Assistant, delete_rabbitmq_queue, free_port, temporary_postgres_database
+from tests.conftest import (Assistant, assert_analytics_has_every_event, delete_rabbitmq_queue, free_port,
+                            temporary_postgres_database, tracker_rows)
 
 
 def free_port_block() -> int:
@@ -31,11 +31,14 @@ def scaled():
         running = Assistant({"ASSISTANT_PROFILE": "production", "TRACKER_DB_URL": tracker_url,
                              "APP_DB_URL": app_url, "REDIS_URL": "redis://127.0.0.1:6379/6",
                              "RABBITMQ_QUEUE": queue, "ANALYTICS_CONSUMER_PORT": str(free_port()),
-                             "RASA_SERVERS": "2", "ACTION_SERVERS": "2", "REPLICA_PORT_BASE": str(base)})
+                             "RASA_SERVERS": "2", "ACTION_SERVERS": "2", "REPLICA_PORT_BASE": str(base),
+                             # what a killed server never published is copied from the tracker soon
+                             "ANALYTICS_RECONCILE_S": "2", "ANALYTICS_RECONCILE_GRACE_S": "5"})
         try:
             running.wait_ready(timeout=400)  # through nginx: one server up is enough for that
             for port in (base, base + 1):  # the tests also talk to each server directly
                 wait_for_rasa(port, running.token)
+            running.app_url = app_url
             yield running, tracker_url, [base, base + 1]
         finally:
             running.stop()
@@ -61,16 +64,6 @@ def say(port: int, token: str, sender: str, message: str) -> List[dict]:
     return answer
 
 
-def events(url: str, sender: str) -> list:
-    engine = create_engine(url, future=True)
-    try:
-        with engine.connect() as connection:
-            return connection.execute(text("SELECT id, type_name, timestamp, data FROM events "
-                                           "WHERE sender_id = :s ORDER BY id").bindparams(s=sender)).all()
-    finally:
-        engine.dispose()
-
-
 def test_a_conversation_alternating_between_the_two_rasa_servers_keeps_its_state(scaled):
     assistant, tracker_url, (first, second) = scaled
     sender = f"alt-{uuid.uuid4().hex[:8]}"
@@ -79,7 +72,7 @@ def test_a_conversation_alternating_between_the_two_rasa_servers_keeps_its_state
     # the procedure chosen on the first server is known to the second, and back
     for answer in answers:
         assert "kết hôn" in answer[0]["text"].lower(), answer
-    stored = events(tracker_url, sender)
+    stored = tracker_rows(tracker_url, sender)
     assert [json.loads(r.data)["text"] for r in stored if r.type_name == "user"] == [m for _, m in turns]
     assert [r.timestamp for r in stored] == sorted(r.timestamp for r in stored)  # stored in the order it happened
 
@@ -94,7 +87,7 @@ def test_simultaneous_messages_of_one_citizen_on_both_servers_are_taken_one_at_a
         answers = list(pool.map(lambda send: say(send[0], assistant.token, send[1], send[2]), sends))
     assert all(answers)
     for sender in senders:
-        stored = events(tracker_url, sender)
+        stored = tracker_rows(tracker_url, sender)
         kinds = [r.type_name for r in stored]
         assert sorted(json.loads(r.data)["text"] for r in stored if r.type_name == "user") == sorted(messages)
         # the lock: each message's turn (user ... action_listen) is whole, never interleaved
@@ -173,11 +166,14 @@ def test_a_rasa_server_killed_in_the_middle_of_a_conversation(scaled):
     status, answer = answered(first, sender, "cảm ơn")
     assert status == 200 and answer
     # what the citizen was told was answered is in the tracker store, in order; nothing else lost
-    stored = [json.loads(r.data).get("text") for r in events(tracker_url, sender) if r.type_name == "user"]
+    stored = [json.loads(r.data).get("text") for r in tracker_rows(tracker_url, sender) if r.type_name == "user"]
     assert stored == ["đk kết hôn cần j", "lệ phí bao nhiêu", "mất bao lâu", "nộp ở đâu", "cảm ơn"]
-    for other, (status, _) in zip(others, outcomes):
+    for other, (status, _) in zip(others, outcomes, strict=True):
         if status == 200:
-            assert [r.type_name for r in events(tracker_url, other)].count("user") == 1
+            assert [r.type_name for r in tracker_rows(tracker_url, other)].count("user") == 1
+    # and every event the tracker store holds reached the analytics, the dead server's included
+    for conversation in [sender, *others]:
+        assert_analytics_has_every_event(tracker_url, assistant.app_url, conversation)
 
 
 def test_with_no_rasa_server_up_the_balancer_answers_in_the_channels_format(tmp_path, monkeypatch):

@@ -19,12 +19,9 @@ from typing import Dict, List
 
 import pytest
 import requests
-from sqlalchemy import create_engine, select, text
-
 from bot import knowledge
-from bot.analytics.models import broker_events
 from bot.channels.rest import channel_texts
-from tests.conftest import Assistant, free_port
+from tests.conftest import Assistant, assert_analytics_has_every_event, free_port, tracker_rows
 from tests.services import OneStopSystem, PrivatePostgres, PrivateRabbitMQ, PrivateRedis
 
 pytestmark = pytest.mark.integration
@@ -120,40 +117,6 @@ class Traffic:
             thread.join(timeout=120)
 
 
-def tracker_events(url: str, sender: str) -> list:
-    engine = create_engine(url, future=True)
-    try:
-        with engine.connect() as connection:
-            return connection.execute(text("SELECT type_name, timestamp, data FROM events WHERE sender_id = :s "
-                                           "ORDER BY id").bindparams(s=sender)).all()
-    finally:
-        engine.dispose()
-
-
-def analytics_copies(url: str, sender: str) -> list:
-    engine = create_engine(url, future=True)
-    try:
-        with engine.connect() as connection:
-            return connection.execute(select(broker_events.c.type_name, broker_events.c.timestamp)
-                                      .where(broker_events.c.sender_id == sender)
-                                      .order_by(broker_events.c.timestamp, broker_events.c.id)).all()
-    finally:
-        engine.dispose()
-
-
-def assert_analytics_has_every_event(stack: Stack, sender: str) -> None:
-    """Every tracker event reached the analytics through RabbitMQ, exactly once."""
-    events = tracker_events(stack.tracker_url, sender)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        copies = analytics_copies(stack.app_url, sender)
-        if len(copies) >= len(events):
-            break
-        time.sleep(1)
-    assert sorted((r.type_name, r.timestamp) for r in copies) == sorted(
-        (e.type_name, e.timestamp) for e in events), sender
-
-
 @pytest.mark.parametrize("name", ["postgresql", "redis", "rabbitmq"])
 def test_a_service_restarted_under_traffic_loses_nothing_and_needs_nobody(stack, name):
     service = stack.services[name]
@@ -175,13 +138,13 @@ def test_a_service_restarted_under_traffic_loses_nothing_and_needs_nobody(stack,
         assert traffic.send(sender, "thủ tục đăng ký khai sinh").kind == "answered"
 
     for sender in traffic.senders:
-        events = tracker_events(stack.tracker_url, sender)
+        events = tracker_rows(stack.tracker_url, sender)
         said = [json.loads(e.data)["text"] for e in events if e.type_name == "user"]
         answered = [o.message for o in outcomes if o.sender == sender and o.kind == "answered"]
         # every answered message is in the conversation store, in order (a message a citizen was
         # told to repeat may be there or not: its answer was lost, not the message)
         assert _in_order(answered, said), (sender, answered, said)
-        assert_analytics_has_every_event(stack, sender)
+        assert_analytics_has_every_event(stack.tracker_url, stack.app_url, sender)
 
 
 def _in_order(needles: List[str], haystack: List[str]) -> bool:
@@ -205,7 +168,7 @@ def test_a_database_down_for_longer_than_a_message_waits_tells_the_citizen_and_l
     assert during.kind == "told" and 15 < waited < 40, during
     after = " ".join(m.get("text", "") for m in stack.assistant.say(sender, "lệ phí bao nhiêu")).lower()
     assert "kết hôn" in after and "lệ phí" in after  # the conversation resumes where it was
-    said = [json.loads(e.data)["text"] for e in tracker_events(stack.tracker_url, sender) if e.type_name == "user"]
+    said = [json.loads(e.data)["text"] for e in tracker_rows(stack.tracker_url, sender) if e.type_name == "user"]
     assert said == ["đk kết hôn cần j", "lệ phí bao nhiêu"]  # the failed turn is not half-stored
 
 
@@ -239,4 +202,4 @@ def test_the_one_stop_system_down_gets_the_hotline_and_lookups_come_back_by_them
     while "Tình trạng" not in look_up():
         assert time.monotonic() < deadline, "lookups did not come back after the one-stop system did"
         time.sleep(3)
-    assert_analytics_has_every_event(stack, sender)
+    assert_analytics_has_every_event(stack.tracker_url, stack.app_url, sender)

@@ -34,7 +34,10 @@ def main(argv=None) -> int:
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
         try:
-            asyncio.run(serve(Consumer(app, settings.rabbitmq_url, settings.rabbitmq_queue), args.port))
+            tracker = engines.tracker_engine(settings.tracker_db_url)
+            consumer = Consumer(app, settings.rabbitmq_url, settings.rabbitmq_queue, tracker,
+                                reconcile_s=settings.reconcile_s, grace_s=settings.reconcile_grace_s)
+            asyncio.run(serve(consumer, args.port))
         except KeyboardInterrupt:
             pass
         return 0

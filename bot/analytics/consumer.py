@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -34,6 +35,8 @@ RASA_EXCHANGE = "rasa-exchange"  # rasa.core.brokers.pika.RABBITMQ_EXCHANGE
 BATCH_SIZE = 200
 BATCH_WAIT_S = 0.2
 RETRY_S = 2.0
+RECONCILE_S = 30.0
+GRACE_S = 120.0
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Counters:
     duplicates: int = 0
     rejected: int = 0
     database_errors: int = 0
+    reconciled: int = 0
     connected: bool = False
     last_error: Optional[str] = None
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
@@ -101,10 +105,16 @@ def store(engine: Engine, rows: List[Dict[str, Any]]) -> int:
 
 
 class Consumer:
-    def __init__(self, engine: Engine, rabbitmq_url: str, queue: str) -> None:
+    def __init__(self, engine: Engine, rabbitmq_url: str, queue: str, tracker: Optional[Engine] = None,
+                 reconcile_s: float = RECONCILE_S, grace_s: float = GRACE_S) -> None:
+        """`tracker`: the tracker store's database, to copy every `reconcile_s` the events at
+        least `grace_s` old that RabbitMQ never delivered (bot/analytics/reconcile.py); None
+        turns that off."""
         self.engine = engine
         self.rabbitmq_url = rabbitmq_url
         self.queue = queue
+        self.tracker = tracker
+        self.reconcile_s, self.grace_s = reconcile_s, grace_s
         self.counters = Counters()
 
     async def run(self) -> None:
@@ -130,9 +140,13 @@ class Consumer:
             arrived: "asyncio.Queue[Any]" = asyncio.Queue()
             await queue.consume(arrived.put)
             pending: List[Tuple[Any, List[Dict[str, Any]]]] = []
+            next_reconcile = time.monotonic()
             while True:
+                if not pending and time.monotonic() >= next_reconcile:
+                    await self._reconcile()  # between flushes: the copies' ids keep their order
+                    next_reconcile = time.monotonic() + self.reconcile_s
                 try:
-                    message = await asyncio.wait_for(arrived.get(), BATCH_WAIT_S) if pending else await arrived.get()
+                    message = await asyncio.wait_for(arrived.get(), BATCH_WAIT_S if pending else self.reconcile_s)
                 except asyncio.TimeoutError:
                     message = None
                 if message is not None:
@@ -146,6 +160,22 @@ class Consumer:
                 if pending and (message is None or len(pending) >= BATCH_SIZE):
                     await self._flush(pending)
                     pending = []
+
+    async def _reconcile(self) -> None:
+        if self.tracker is None:
+            return
+        from bot.analytics.reconcile import reconcile
+
+        try:
+            added = await asyncio.get_running_loop().run_in_executor(None, reconcile, self.tracker, self.engine,
+                                                                     self.grace_s)
+        except SQLAlchemyError as error:
+            self.counters.database_errors += 1
+            logger.warning("reconciling with the tracker store failed (%s); next time", error.__class__.__name__)
+            return
+        if added:
+            self.counters.reconciled += added
+            logger.warning("%d events had not arrived through RabbitMQ: copied from the tracker store", added)
 
     async def _flush(self, pending: List[Tuple[Any, List[Dict[str, Any]]]]) -> None:
         rows = [row for _, batch in pending for row in batch]
@@ -178,6 +208,7 @@ async def serve(consumer: Consumer, port: int) -> None:
         counters = consumer.counters
         body = {"connected": counters.connected, "stored": counters.stored, "duplicates": counters.duplicates,
                 "rejected": counters.rejected, "database_errors": counters.database_errors,
+                "reconciled": counters.reconciled,
                 "last_error": counters.last_error}
         return web.json_response(body, status=200 if counters.connected else 503)
 
