@@ -1,5 +1,6 @@
-"""Personal data out of the text staff read: phone numbers, ID numbers, verification values
-and names become «***».
+"""Personal data out of the text staff read: phone numbers, ID numbers, e-mail addresses,
+verification values and names become «***». The same rules keep them out of the logs
+(bot/logs.py).
 
 Two kinds of masking: by shape (phone numbers, 12-digit ID numbers, "tên tôi là …") in any
 message, and by context: the answer to a form question (the applicant's name, phone or ID,
@@ -41,6 +42,8 @@ PROMPT_OPENINGS = (
 _ID_NUMBER = re.compile(r"(?<![\d\w])\d{3}(?:[ .\-]?\d{3}){3}(?![\d\w])")
 # Vietnamese phone numbers: 0 or +84/84, then 8 to 10 digits, spaces, dots or dashes allowed.
 _PHONE = re.compile(r"(?<![\d\w+])(?:\+84|84|0)(?:[ .\-]?\d){8,10}(?![\d\w])")
+# E-mail addresses (the local part as people type it, a domain with at least one dot).
+_EMAIL = re.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 # "4 số cuối (là) 1234": a dossier verification value said in a sentence.
 _LAST_DIGITS = re.compile(r"(?i)((?:4|bốn)\s+số\s+cuối(?:\s+\w+){0,4}?\s*(?:là|:)?\s*)\d{4}(?!\d)")
 # A line "Họ tên: …" in the bot's confirmation of the application form.
@@ -117,6 +120,7 @@ def mask_text(text: Optional[str]) -> str:
     if not text:
         return ""
     text = unicodedata.normalize("NFC", text)
+    text = _EMAIL.sub(MASK, text)
     text = _ID_NUMBER.sub(MASK, text)
     text = _PHONE.sub(MASK, text)
     text = _LAST_DIGITS.sub(lambda m: m.group(1) + MASK, text)

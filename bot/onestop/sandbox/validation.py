@@ -14,15 +14,19 @@ from typing import Any, Dict, List, Optional
 from urllib.parse import urlsplit
 
 from .errors import ApiError, invalid
-from .reference import MISSING_DOCUMENTS, STATUS_LABELS, from_wire
+from .reference import MISSING_DOCUMENTS, STATUS_LABELS, from_wire, to_wire, utcnow
 
-CODE_RE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}-\d{6}-\d{4}$")
-AGENCY_CODE_RE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
-VERIFICATION_RE = re.compile(r"^(\d{4}|\d{12})$")
-PHONE_RE = re.compile(r"^0\d{9,10}$")
-ID_NUMBER_RE = re.compile(r"^\d{12}$")
+# re.ASCII: `\d` is [0-9] as in the contract's (ECMA-262) patterns, not any Unicode digit ("٢").
+CODE_RE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}-\d{6}-\d{4}$", re.ASCII)
+AGENCY_CODE_RE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$", re.ASCII)
+VERIFICATION_RE = re.compile(r"^(\d{4}|\d{12})$", re.ASCII)
+PHONE_RE = re.compile(r"^0\d{9,10}$", re.ASCII)
+ID_NUMBER_RE = re.compile(r"^\d{12}$", re.ASCII)
 FAULT_MODES = ("none", "slow", "error", "malformed")
 MAX_FAULT_DELAY_S = 120.0
+# PostgreSQL refuses NUL in text and UTF-8 cannot encode a lone surrogate (valid in JSON as "\ud800").
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE = "must be text without NUL characters or lone surrogates"
 
 
 def json_object(raw: bytes) -> Dict[str, Any]:
@@ -36,18 +40,22 @@ def json_object(raw: bytes) -> Dict[str, Any]:
 
 
 def dossier_code(code: str) -> str:
-    if not CODE_RE.match(code):
+    if not CODE_RE.fullmatch(code):
         raise ApiError(400, "malformed_code",
                        "A dossier code looks like 000.00.12.H46-251104-0007 (canonical form).")
     return code
 
 
 def verification(value: Optional[str]) -> str:
-    if value is None or not VERIFICATION_RE.match(value):
+    if value is None or not VERIFICATION_RE.fullmatch(value):
         raise ApiError(400, "malformed_verification",
                        "verification must be the last 4 digits of the applicant's phone "
                        "or the applicant's 12-digit ID number.")
     return value
+
+
+def storable(value: str) -> bool:
+    return _UNSTORABLE.search(value) is None
 
 
 class _Fields:
@@ -70,10 +78,13 @@ class _Fields:
         if not isinstance(value, str):
             self.fail(name, "must be a string")
             return None
+        if not storable(value):
+            self.fail(name, UNSTORABLE)
+            return None
         value = value.strip()
         # A pattern fixes the length itself, and its hint is the more useful message.
         if pattern is not None:
-            if not pattern.match(value):
+            if not pattern.fullmatch(value):
                 self.fail(name, hint or f"must match {pattern.pattern}")
                 return None
         elif not min_len <= len(value) <= max_len:
@@ -109,9 +120,11 @@ class _Fields:
         if value is None:
             return None
         try:
-            return from_wire(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
-        except ValueError:
-            self.fail(name, "must be an ISO 8601 date-time")
+            moment = from_wire(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+            to_wire(moment)  # it must be shown in Vietnam time too
+            return moment
+        except (ValueError, OverflowError):  # OverflowError: beyond year 1 to 9999 in UTC or in +07:00
+            self.fail(name, "must be an ISO 8601 date-time from year 1 to 9999")
             return None
 
     def day(self, name: str) -> Optional[date]:
@@ -130,6 +143,9 @@ class _Fields:
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             self.fail(name, "must be a list of non-empty strings")
+            return None
+        if not all(storable(v) for v in value):
+            self.fail(name, UNSTORABLE)
             return None
         return [v.strip() for v in value]
 
@@ -212,6 +228,9 @@ def sandbox_dossier(body: Dict[str, Any]) -> SandboxDossier:
         dossier.agency_code = inner.text("code", False, pattern=AGENCY_CODE_RE, hint="must look like 000.00.12.H46")
         dossier.agency_name = inner.text("name", False, 1, 200)
         fields.errors.update(inner.errors)
+    if dossier.received_at is not None and dossier.received_at > utcnow():
+        # The history is ordered by time: a later status change would come before the reception.
+        fields.fail("received_at", "must not be in the future")
     _missing_only_when_requested(fields, dossier.status, dossier.missing_documents)
     if fields.errors:
         raise invalid(fields.errors)
