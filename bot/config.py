@@ -138,6 +138,17 @@ def _choice(name: str, default: str, allowed: tuple) -> str:
     return raw
 
 
+def _onestop_secret(name: str, sandbox_value: str) -> str:
+    """The sandbox's token and webhook secret are public (README): a real system needs its own."""
+    value = os.environ.get(name, "")
+    if value:
+        return value
+    if os.environ.get("ONESTOP_URL"):
+        raise SystemExit(f"Setting {name} is required when ONESTOP_URL names a real one-stop system "
+                         "(without it the public sandbox value would be used)")
+    return sandbox_value
+
+
 def load_settings() -> Settings:
     return Settings(
         rasa_port=_int("RASA_PORT", 5005),
@@ -151,7 +162,7 @@ def load_settings() -> Settings:
         rate_limit_window_s=_float("RATE_LIMIT_WINDOW_S", 60.0),
         onestop_url=os.environ.get("ONESTOP_URL")
         or f"http://127.0.0.1:{_int('ONESTOP_SANDBOX_PORT', 5070)}",
-        onestop_token=os.environ.get("ONESTOP_TOKEN", "sandbox-token"),
+        onestop_token=_onestop_secret("ONESTOP_TOKEN", "sandbox-token"),
         onestop_connect_timeout_s=_float("ONESTOP_CONNECT_TIMEOUT_S", 2.0),
         onestop_read_timeout_s=_float("ONESTOP_READ_TIMEOUT_S", 5.0),
         sandbox_port=_int("ONESTOP_SANDBOX_PORT", 5070),
@@ -159,7 +170,7 @@ def load_settings() -> Settings:
         app_db_url=os.environ.get("APP_DB_URL", f"sqlite:///{VAR / 'assistant.db'}"),
         notifier_port=_int("NOTIFIER_PORT", 5056),
         notifier_public_url=os.environ.get("NOTIFIER_PUBLIC_URL", ""),
-        webhook_secret=os.environ.get("ONESTOP_WEBHOOK_SECRET", "sandbox-webhook-secret"),
+        webhook_secret=_onestop_secret("ONESTOP_WEBHOOK_SECRET", "sandbox-webhook-secret"),
         telegram_token=os.environ.get("TELEGRAM_TOKEN", ""),
         telegram_mode=os.environ.get("TELEGRAM_MODE", "polling"),
         telegram_webhook_url=os.environ.get("TELEGRAM_WEBHOOK_URL", ""),

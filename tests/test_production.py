@@ -53,6 +53,10 @@ def test_the_endpoints_file_names_the_secrets_but_holds_none(monkeypatch):
     ({"REDIS_URL": "redis://127.0.0.1:1/0"}, "Redis (REDIS_URL) at redis://127.0.0.1:1/0 does not answer"),
     ({"RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:1/"}, "RabbitMQ (RABBITMQ_URL) at amqp://127.0.0.1:1/ does not"),
     ({"ASSISTANT_PROFILE": "prod"}, "ASSISTANT_PROFILE='prod' must be one of: embedded, production"),
+    # a real one-stop system with the sandbox's public token or webhook secret: refused
+    ({"ONESTOP_URL": "https://motcua.example.vn/api"}, "ONESTOP_TOKEN is required when ONESTOP_URL"),
+    ({"ONESTOP_URL": "https://motcua.example.vn/api", "ONESTOP_TOKEN": "t0ken-of-the-province"},
+     "ONESTOP_WEBHOOK_SECRET is required when ONESTOP_URL"),
 ])
 def test_an_unusable_service_stops_the_start_with_a_clear_message(tmp_path, env, says):
     base = {"ASSISTANT_PROFILE": "production", "VAR_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),

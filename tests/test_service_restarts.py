@@ -54,6 +54,7 @@ def stack():
                              "REDIS_URL": services["redis"].url(0), "RABBITMQ_URL": services["rabbitmq"].url(),
                              "RABBITMQ_QUEUE": "assistant_events", "ANALYTICS_CONSUMER_PORT": str(free_port()),
                              "ONESTOP_URL": services["onestop"].url(), "ONESTOP_TOKEN": OneStopSystem.token,
+                             "ONESTOP_WEBHOOK_SECRET": "fault-test-webhook-secret",
                              "RATE_LIMIT_MESSAGES": "0"})  # the citizens here never pause
         running.wait_ready()
         yield Stack(running, services, tracker_url, app_url)
