@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
+from bot import logs
 from bot.config import ROOT, Settings, load_settings
 
 STARTUP_TIMEOUT_S = 300
@@ -60,8 +61,8 @@ class Service:
     def start(self, env: Dict[str, str]) -> None:
         # A session of its own: a Ctrl-C in the terminal reaches only us, and we stop
         # the children in order instead of letting each die on its own.
-        self.process = subprocess.Popen(
-            self.command, cwd=ROOT, env={**env, **self.env}, start_new_session=True, stdin=subprocess.DEVNULL
+        self.process = subprocess.Popen(  # logs.wrap: secrets and personal data masked in its output
+            logs.wrap(self.command), cwd=ROOT, env={**env, **self.env}, start_new_session=True, stdin=subprocess.DEVNULL
         )
 
     def answers(self) -> bool:
@@ -400,4 +401,5 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
+    logs.install()  # and in the supervisor's own output
     sys.exit(main())
