@@ -119,8 +119,9 @@ def channel_credentials(settings: Settings) -> Dict[str, Optional[dict]]:
     """
     channels: Dict[str, Optional[dict]] = {
         "bot.channels.rest.CitizenRestInput": None,
-        "socketio": {"user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered",
-                     "session_persistence": True},
+        "bot.channels.socketio.CitizenSocketIOInput": {"user_message_evt": "user_uttered",
+                                                      "bot_message_evt": "bot_uttered",
+                                                      "session_persistence": True},
     }
     if settings.telegram_token:
         channels["bot.channels.telegram.TelegramInput"] = None

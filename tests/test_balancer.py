@@ -208,3 +208,45 @@ def test_with_no_rasa_server_up_the_balancer_answers_in_the_channels_format(tmp_
     finally:
         nginx.terminate()
         nginx.wait(10)
+
+
+def test_a_widget_conversation_gets_its_notification_whichever_server_sends_it(scaled):
+    """The browser is connected to one Rasa server (nginx keeps socket.io on one); the notifier's
+    trigger for its conversation may land on the other: the answer still reaches the browser."""
+    import threading
+    import urllib.request
+
+    import socketio
+
+    assistant, _, (first, second) = scaled
+    session_id = uuid.uuid4().hex
+    received: List[dict] = []
+    confirmed = threading.Event()
+    client = socketio.Client(reconnection=False)
+    client.on("bot_uttered", received.append)
+    client.on("session_confirm", lambda *_: confirmed.set())
+    client.connect(f"http://127.0.0.1:{first}", wait_timeout=20)
+    try:
+        client.emit("session_request", {"session_id": session_id})
+        assert confirmed.wait(20)
+        client.call("user_uttered", {"message": "xin chào", "session_id": session_id}, timeout=60)
+        deadline = time.monotonic() + 20
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert received, "no answer on the widget's own server"
+        before = len(received)
+        body = json.dumps({"name": "dossier_status_changed", "entities": {
+            "dossier_code": "000.00.24.H47-261120-0001", "status_code": "9", "status_label": "Đã xử lý xong"}})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{second}/conversations/{session_id}/trigger_intent"
+            f"?output_channel=latest&token={assistant.token}", data=body.encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            assert reply.status == 200
+        deadline = time.monotonic() + 20
+        while len(received) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        texts = " ".join(m.get("text", "") for m in received[before:])
+        assert "000.00.24.H47-261120-0001" in texts and "Đã xử lý xong" in texts, received
+    finally:
+        client.disconnect()

@@ -1,4 +1,4 @@
-"""Per-sender rate limiting of the citizen channels (REST, Telegram, Zalo).
+"""Per-sender rate limiting of the citizen channels (REST, Telegram, Zalo, socket.io).
 
 At most RATE_LIMIT_MESSAGES messages per RATE_LIMIT_WINDOW_S seconds from one sender of one
 channel (fixed windows). A message over the limit never reaches Rasa, so nothing of it is

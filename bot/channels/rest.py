@@ -57,8 +57,11 @@ class CitizenRestInput(RestInput):
             if not isinstance(body, dict):
                 return response.json({"error": "body must be a JSON object"}, status=400)
             sender = body.get("sender")
-            if not isinstance(sender, (str, int)) or str(sender).strip() == "":
-                return response.json({"error": "'sender' must be a non-empty string"}, status=400)
+            # A lone surrogate or a NUL in the conversation's name stops the Rasa server (its SQL
+            # tracker store exits on the encoding error): printable text only.
+            if not isinstance(sender, (str, int)) or str(sender).strip() == "" or not str(sender).isprintable():
+                return response.json({"error": "'sender' must be a non-empty string of printable characters"},
+                                     status=400)
             raw = body.get("message", "")
             if raw is None:
                 raw = ""

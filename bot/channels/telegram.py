@@ -5,6 +5,8 @@ Rasa server. With TELEGRAM_MODE=webhook, Telegram posts updates to
 `POST /webhooks/telegram/webhook`, which accepts only requests carrying our secret token.
 Replies, and Rasa's trigger-intent notifications (`output_channel=latest`), go out through
 `TelegramOutput`. Polling needs a single Sanic worker: two pollers on one token conflict.
+An update is handled once, on whichever Rasa server it arrives (bot/channels/dedupe.py); one
+whose fields have types the Bot API never sends (PTB does not check them) is refused.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ import re
 import sqlite3
 import time
 import weakref
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Coroutine, Deque, Dict, List, Optional, Set, Text, Tuple
+from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, Set, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
@@ -40,6 +42,7 @@ from telegram import Message as TelegramMessage
 from telegram.error import Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot, Updater
 
+from bot.channels.dedupe import seen_events
 from bot.channels.messages import Button, Message, from_rasa, split_text
 from bot.channels.ratelimit import Verdict, limiter
 from bot.channels.rest import channel_texts
@@ -282,6 +285,29 @@ class TelegramOutput(OutputChannel):
         return None
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _well_typed(update: Update) -> bool:
+    """What `_handle` reads has the Bot API's types: ids are integers, texts and button data strings.
+
+    PTB builds an update from any JSON without checking types; a chat id that is a string or a
+    list would become Rasa's sender id (or break the per-chat lock), a text that is a list
+    would fail deep in the handling.
+    """
+    if not _is_int(update.update_id):
+        return False
+    chat, user, message, query = update.effective_chat, update.effective_user, update.message, update.callback_query
+    if (chat is not None and not _is_int(chat.id)) or (user is not None and not _is_int(user.id)):
+        return False
+    if message is not None and (message.chat is None or not (message.text is None or isinstance(message.text, str))):
+        return False
+    if query is not None and not (isinstance(query.id, str) and (query.data is None or isinstance(query.data, str))):
+        return False
+    return True
+
+
 def _chat_id(recipient_id: Text) -> Any:
     try:
         return int(recipient_id)
@@ -337,8 +363,9 @@ class TelegramInput(InputChannel):
         self._in_flight: Set[asyncio.Task] = set()
         self._chat_locks: "weakref.WeakValueDictionary[int, asyncio.Lock]" = weakref.WeakValueDictionary()
         self._slots: Optional[asyncio.Semaphore] = None
-        self._seen: Deque[int] = deque(maxlen=2000)
-        self._seen_set: Set[int] = set()
+        self._seen = seen_events(settings, self.name())
+        bot_id = settings.telegram_token.split(":", 1)[0]  # update ids count per bot: "<bot id>:<secret>"
+        self._bot_id = bot_id if bot_id.isdigit() else "bot"  # never any part of the secret in Redis
         self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
 
     def get_output_channel(self) -> Optional[OutputChannel]:
@@ -465,7 +492,7 @@ class TelegramInput(InputChannel):
     async def _consume(self, queue: "asyncio.Queue[object]") -> None:
         while True:
             update = await queue.get()
-            if isinstance(update, Update):
+            if isinstance(update, Update) and _well_typed(update):
                 self._accept(update)
 
     async def _receive_webhook(self, request: Request) -> HTTPResponse:
@@ -477,23 +504,23 @@ class TelegramInput(InputChannel):
             body = request.json
         except Exception:  # Sanic raises on a malformed body
             body = None
-        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+        if not isinstance(body, dict) or not _is_int(body.get("update_id")):
             return response.json({"ok": False, "error": "body must be a Telegram update"}, status=400)
         try:
             update = Update.de_json(body, self.bot)
+            usable = _well_typed(update)
         except Exception as error:
             logger.warning("telegram: unreadable update %s: %s", body.get("update_id"), type(error).__name__)
+            usable = False
+        if not usable:
             return response.json({"ok": False, "error": "body must be a Telegram update"}, status=400)
         self._accept(update)
         return response.json({"ok": True})  # answer at once; the reply follows through the Bot API
 
     def _accept(self, update: Update) -> None:
-        if update.update_id in self._seen_set:  # Telegram redelivers when it thinks we missed one
+        # Telegram redelivers when it thinks we missed one, maybe to another Rasa server.
+        if not self._seen.first_time(f"{self._bot_id}:{update.update_id}"):
             return
-        if len(self._seen) == self._seen.maxlen:
-            self._seen_set.discard(self._seen[0])
-        self._seen.append(update.update_id)
-        self._seen_set.add(update.update_id)
         task = asyncio.create_task(self._handle(update))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)

@@ -2,8 +2,11 @@
 
 Zalo wants HTTP 200 within 2 seconds or it retries (and may switch the webhook off), so the
 webhook verifies the signature, records the event, answers, and only then lets the
-assistant think. Retries carry the same `msg_id` and are answered once. Replies go through
-the customer-service message API, 2,000 characters and 5 buttons per message.
+assistant think. Retries carry the same `msg_id` and are answered once, on whichever Rasa
+server they arrive (bot/channels/dedupe.py); a signed event older than the dedupe's memory is
+ignored, so a captured one cannot be replayed later. Events of the wrong shape (ids that are
+not ids, a text that is not text) are ignored before they reach Rasa. Replies go through the
+customer-service message API, 2,000 characters and 5 buttons per message.
 """
 
 from __future__ import annotations
@@ -13,11 +16,9 @@ import hashlib
 import hmac
 import json
 import logging
-import sqlite3
-import threading
+import re
 import time
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple
 
 import aiohttp
@@ -26,6 +27,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.dedupe import SEEN_TTL_S, SeenEvents, seen_events
 from bot.channels.messages import Button, Message, from_rasa, split_text
 from bot.channels.ratelimit import Verdict, limiter
 from bot.channels.rest import channel_texts
@@ -47,7 +49,13 @@ TOKEN_ERRORS = {-216, -220}              # invalid / expired access token
 UNREACHABLE = {-213, -230, -232}         # not a follower / outside the interaction window
 RATE_LIMITED = -32
 SEND_TIMEOUT_S = 10
-SEEN_EVENTS_KEPT = 50_000
+SEEN_EVENTS_FILE = "zalo-events.sqlite3"   # the embedded profile's log of handled events
+# A signed event is taken within this distance of our clock. Half the time the dedupe keeps a
+# key: a replay is refused as a duplicate while its key lives, and as stale once it could not.
+EVENT_MAX_AGE_S = SEEN_TTL_S // 2
+# What a Zalo id may look like (user ids are long numbers in strings): it becomes Rasa's sender
+# id, and a lone surrogate or a NUL in a sender id makes the tracker store fail.
+ID_FORMAT = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
 @lru_cache(maxsize=1)
@@ -58,8 +66,13 @@ def zalo_texts() -> Dict[str, str]:
 # --- signature ---------------------------------------------------------------------------
 
 def expected_signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
-    """Plain SHA-256 (not an HMAC) of app_id + raw body + timestamp + OA secret key."""
-    return hashlib.sha256(app_id.encode() + body + timestamp.encode() + oa_secret_key.encode()).hexdigest()
+    """Plain SHA-256 (not an HMAC) of app_id + raw body + timestamp + OA secret key.
+
+    "surrogatepass": app_id and timestamp come from the body, and a forged one with a lone
+    surrogate must fail the comparison, not the request.
+    """
+    return hashlib.sha256(app_id.encode("utf-8", "surrogatepass") + body
+                          + timestamp.encode("utf-8", "surrogatepass") + oa_secret_key.encode()).hexdigest()
 
 
 def signature_ok(event: Dict[str, Any], body: bytes, header: str, oa_secret_key: str) -> bool:
@@ -75,6 +88,22 @@ def signature_ok(event: Dict[str, Any], body: bytes, header: str, oa_secret_key:
 
 def _is_id(value: Any) -> bool:
     return isinstance(value, (str, int)) and not isinstance(value, bool) and str(value) != ""
+
+
+def _safe_id(value: Any) -> bool:
+    """An id we may hand to Rasa and its stores."""
+    return _is_id(value) and ID_FORMAT.fullmatch(str(value)) is not None
+
+
+def _fresh(timestamp: Any, now_s: float) -> bool:
+    """Zalo's timestamp (milliseconds, in a string) is within EVENT_MAX_AGE_S of now."""
+    try:
+        milliseconds = int(str(timestamp))
+    except ValueError:
+        return False
+    if milliseconds < 10 ** 12:  # seconds, should Zalo ever send them
+        milliseconds *= 1000
+    return abs(now_s * 1000 - milliseconds) <= EVENT_MAX_AGE_S * 1000
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -225,39 +254,6 @@ class ZaloOutput(OutputChannel):
         await self.send_response(recipient_id, {"text": text})
 
 
-# --- retries: events already handled -----------------------------------------------------
-
-class SeenEvents:
-    """Keys of handled events in SQLite under var_dir, so a restart does not answer twice."""
-
-    def __init__(self, path: Path, keep: int = SEEN_EVENTS_KEPT) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._keep = keep
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, at REAL NOT NULL)")
-        self._db.execute("CREATE INDEX IF NOT EXISTS seen_at ON seen (at)")
-        self._inserted = 0
-
-    def first_time(self, key: str) -> bool:
-        try:
-            with self._lock:
-                fresh = self._db.execute("INSERT OR IGNORE INTO seen (key, at) VALUES (?, ?)",
-                                         (key, time.time())).rowcount == 1
-                self._inserted += fresh
-                if self._inserted >= max(self._keep // 50, 1):
-                    self._inserted = 0
-                    self._db.execute("DELETE FROM seen WHERE key IN (SELECT key FROM seen "
-                                     "ORDER BY at DESC LIMIT -1 OFFSET ?)", (self._keep,))
-                return fresh
-        except sqlite3.Error as error:
-            # Answering a retry twice is better than not answering at all.
-            logger.error("zalo: event log unavailable (%s); event handled without dedupe", error)
-            return True
-
-
 # --- the input channel -------------------------------------------------------------------
 
 def _event_key(event: Dict[str, Any], name: str, user_id: str) -> str:
@@ -271,9 +267,17 @@ def _event_key(event: Dict[str, Any], name: str, user_id: str) -> str:
 def _user_id(event: Dict[str, Any]) -> str:
     for holder in ("sender", "follower"):  # follow/unfollow name the user `follower`
         value = event.get(holder)
-        if isinstance(value, dict) and _is_id(value.get("id")):
+        if isinstance(value, dict) and _safe_id(value.get("id")):
             return str(value["id"])
     return ""
+
+
+def _readable(event: Dict[str, Any], name: str) -> bool:
+    """A text event carries its text as a string (not a list, a number, null)."""
+    if name != "user_send_text":
+        return True
+    message = event.get("message")
+    return isinstance(message, dict) and isinstance(message.get("text"), str)
 
 
 class ZaloInput(InputChannel):
@@ -298,7 +302,7 @@ class ZaloInput(InputChannel):
         )
         return cls(app_id=settings.zalo_app_id, oa_secret_key=settings.zalo_oa_secret_key,
                    api=ZaloApi(settings.zalo_api_url, tokens),
-                   seen=SeenEvents(settings.var_dir / "zalo-events.sqlite3"),
+                   seen=seen_events(settings, cls.name(), local_file=SEEN_EVENTS_FILE),
                    max_message_chars=settings.max_message_chars)
 
     def __init__(self, *, app_id: str, oa_secret_key: str, api: ZaloApi, seen: SeenEvents,
@@ -352,10 +356,15 @@ class ZaloInput(InputChannel):
                 logger.warning("zalo: webhook call with a bad signature refused")
                 return response.json({"error": "bad signature"}, status=401)
 
-            name = str(event.get("event_name") or "")
+            name = event.get("event_name") if isinstance(event.get("event_name"), str) else ""
             user_id = _user_id(event)
             if (name.startswith("oa_send_") or not self._handles(name) or not user_id
                     or (self.app_id and str(event.get("app_id")) != self.app_id)):
+                return response.json({"status": "ignored"})
+            if not _readable(event, name) or not _fresh(event.get("timestamp"), time.time()):
+                # Signed, so from Zalo or from someone replaying what Zalo once sent: a 200, or
+                # Zalo would retry what will never be readable.
+                logger.warning("zalo: a %r event that is malformed or not recent ignored", name[:40])
                 return response.json({"status": "ignored"})
             if not self.seen.first_time(_event_key(event, name, user_id)):
                 return response.json({"status": "duplicate"})
@@ -396,7 +405,7 @@ class ZaloInput(InputChannel):
         try:
             await on_new_message(UserMessage(
                 text, output, user_id, input_channel=self.name(),
-                message_id=str(msg_id) if _is_id(msg_id) else None,
+                message_id=str(msg_id) if _safe_id(msg_id) else None,
             ))
         except Exception:
             logger.exception("zalo: message from a citizen could not be handled")

@@ -73,6 +73,7 @@ class FakeTelegramApi:
     def __init__(self, token: str = "123:TEST") -> None:
         self.token = token
         self.calls: List[Tuple[str, Dict[str, Any]]] = []   # every accepted call: method, parameters
+        self.attempts: List[Tuple[str, Dict[str, Any]]] = []  # every call, refused ones too
         self.webhook: Dict[str, Any] = {}                   # the current setWebhook parameters
         self.failures: Dict[str, List[Tuple[int, str, Optional[int]]]] = {}  # method -> errors to answer next
         self._updates: List[Dict[str, Any]] = []
@@ -138,6 +139,11 @@ class FakeTelegramApi:
         with self._changed:
             return [params for name, params in self.calls if name == method]
 
+    def attempts_to(self, *methods: str) -> List[Dict[str, Any]]:
+        """Every call of these methods, the ones the fake refused (a chat not found...) too."""
+        with self._changed:
+            return [params for name, params in self.attempts if name in methods]
+
     def sent_messages(self, chat_id: int) -> List[Dict[str, Any]]:
         with self._changed:
             return list(self._sent.get(int(chat_id), []))
@@ -169,6 +175,7 @@ class FakeTelegramApi:
     # --- the Bot API --------------------------------------------------------------------
     def _call(self, method: str, params: Dict[str, Any]) -> Tuple[int, Dict[str, Any]]:
         with self._changed:
+            self.attempts.append((method, params))
             queued = self.failures.get(method)
             if queued:
                 status, description, retry_after = queued.pop(0)

@@ -21,12 +21,16 @@ EXPIRED_TOKEN = -220
 
 
 def signature(app_id: str, raw: bytes, timestamp: str, oa_secret: str) -> str:
-    return hashlib.sha256(app_id.encode() + raw + timestamp.encode() + oa_secret.encode()).hexdigest()
+    return hashlib.sha256(app_id.encode("utf-8", "surrogatepass") + raw
+                          + timestamp.encode("utf-8", "surrogatepass") + oa_secret.encode()).hexdigest()
 
 
-def signed_event(body: Dict[str, Any], oa_secret: str) -> Tuple[bytes, Dict[str, str]]:
-    """The raw body and headers Zalo would send for `body`."""
-    raw = json.dumps(body, ensure_ascii=False).encode()
+def signed_event(body: Dict[str, Any], oa_secret: str, ascii_only: bool = False) -> Tuple[bytes, Dict[str, str]]:
+    """The raw body and headers Zalo would send for `body`.
+
+    `ascii_only`: non-ASCII characters as JSON escapes, the only way to send a lone surrogate.
+    """
+    raw = json.dumps(body, ensure_ascii=ascii_only).encode()
     mac = signature(str(body.get("app_id", "")), raw, str(body.get("timestamp", "")), oa_secret)
     return raw, {"Content-Type": "application/json", "X-ZEvent-Signature": f"mac={mac}"}
 
