@@ -26,6 +26,29 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def free_port_block() -> int:
+    """A base port for `REPLICA_PORT_BASE`: two Rasa servers (base, +1), two action servers (+50, +51)."""
+    import random
+
+    from bot.run import port_in_use
+
+    while True:
+        base = random.randrange(20000, 30000)  # below the ephemeral ports (32768-)
+        if not any(port_in_use(p) for p in (base, base + 1, base + 50, base + 51)):
+            return base
+
+
+def wait_for_rasa(port: int, token: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status?token={token}", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"the Rasa server on port {port} did not answer")
+
+
 def trained_model() -> Path:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: `make test` trains it before pytest")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -13,14 +12,7 @@ import pytest
 
 from bot.run import port_in_use
 from tests.conftest import (Assistant, assert_analytics_has_every_event, delete_rabbitmq_queue, free_port,
-                            temporary_postgres_database, tracker_rows)
-
-
-def free_port_block() -> int:
-    while True:
-        base = random.randrange(20000, 30000)  # below the ephemeral ports (32768-)
-        if not any(port_in_use(p) for p in (base, base + 1, base + 50, base + 51)):
-            return base
+                            free_port_block, temporary_postgres_database, tracker_rows, wait_for_rasa)
 
 
 @pytest.fixture(scope="module")
@@ -43,19 +35,6 @@ def scaled():
         finally:
             running.stop()
             delete_rabbitmq_queue(queue)
-
-
-def wait_for_rasa(port: int, token: str, timeout: float = 300) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status?token={token}", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"the Rasa server on port {port} did not answer")
 
 
 def say(port: int, token: str, sender: str, message: str) -> List[dict]:

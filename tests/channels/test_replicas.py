@@ -23,8 +23,8 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from bot.run import port_in_use
-from tests.conftest import Assistant, delete_rabbitmq_queue, free_port, temporary_postgres_database
+from tests.conftest import (Assistant, delete_rabbitmq_queue, free_port, free_port_block,
+                            temporary_postgres_database, wait_for_rasa)
 from tests.fakes.telegram_api import FakeTelegramApi, text_update
 from tests.fakes.zalo_api import FakeZaloApi, signed_event, zalo_event
 
@@ -49,24 +49,6 @@ class Replicas(NamedTuple):
     servers: List[str]          # each Rasa server, then nginx in front of them
     telegram: FakeTelegramApi
     zalo: FakeZaloApi
-
-
-def free_port_block() -> int:
-    while True:
-        base = random.randrange(20000, 30000)  # below the ephemeral ports (32768-)
-        if not any(port_in_use(p) for p in (base, base + 1, base + 50)):
-            return base
-
-
-def wait_for_rasa(port: int, token: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status?token={token}", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"the Rasa server on port {port} did not answer")
 
 
 @pytest.fixture(scope="module")

@@ -26,15 +26,17 @@ from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 import jsonschema
-import pytest
 import requests
 import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from tests.onestop.test_sandbox import (ROOT, TOKEN, Sandbox, db_url,  # noqa: F401 (db_url: a fixture)
-                                        documented_demo_dossiers)
+from tests.onestop import test_sandbox
+from tests.onestop.test_sandbox import ROOT, TOKEN, Sandbox, documented_demo_dossiers
+
+# The sandbox of tests/onestop/test_sandbox.py, on SQLite and on PostgreSQL.
+db_url, sandbox = test_sandbox.db_url, test_sandbox.sandbox
 
 EXAMPLES = 250  # generated requests per database
 SPEC = yaml.safe_load((ROOT / "docs" / "onestop-openapi.yaml").read_text(encoding="utf-8"))
@@ -337,16 +339,6 @@ def demo_lookups(sandbox: Sandbox) -> List[Any]:
             assert answer.status_code == 200, (row, answer.text)
             answers.append(answer.json())
     return answers
-
-
-@pytest.fixture(scope="module")
-def sandbox(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:  # noqa: F811
-    running = Sandbox(db_url, tmp_path_factory.mktemp("log") / "sandbox.log")
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def test_every_operation_of_the_document_is_generated() -> None:
