@@ -5,14 +5,16 @@
 Starts the production profile scaled out (bot.run with RASA_SERVERS/ACTION_SERVERS behind
 nginx) on this machine's PostgreSQL, Redis and RabbitMQ, in databases and a queue of its own,
 drives the citizens of scripts/bench.py through nginx, and reports the error rate, latency
-percentiles per minute and the resident memory of every process at the start and the end
-(growth). Results: results/soak.json. Not part of `make test`.
+percentiles per minute, the resident memory of every process at the start and the end
+(growth), and every tracker event against the analytics' copies at the end. Results:
+results/soak.json. Not part of `make test`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import sys
@@ -42,6 +44,29 @@ async def delete_queue(name: str) -> None:
     connection = await aio_pika.connect(os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"))
     async with connection:
         await (await connection.channel()).queue_delete(name)
+
+
+def compare_events(tracker_url: str, app_url: str, wait_s: float = 240) -> Dict[str, int]:
+    """Every tracker event against the analytics' broker copies, once the consumer has caught
+    up (its reconciliation copies what RabbitMQ never delivered after 120 s)."""
+    def keys(url: str, table: str) -> "collections.Counter":
+        engine = create_engine(url, future=True)
+        try:
+            with engine.connect() as connection:
+                return collections.Counter(connection.execute(
+                    text(f"SELECT sender_id, type_name, timestamp FROM {table}")).all())
+        finally:
+            engine.dispose()
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        tracker, copies = keys(tracker_url, "events"), keys(app_url, "analytics_broker_events")
+        if tracker == copies or time.monotonic() > deadline:
+            break
+        time.sleep(10)
+    return {"in_tracker_store": sum(tracker.values()), "in_analytics": sum(copies.values()),
+            "missing_from_analytics": sum((tracker - copies).values()),
+            "in_analytics_only": sum((copies - tracker).values())}
 
 
 def main() -> int:
@@ -84,6 +109,7 @@ def main() -> int:
         report["p95_ms_worst_minute"] = max(s["p95_ms"] for s in slices)
         report["rss_growth_mb"] = {name: round(report["rss_mb_end"].get(name, 0) - value, 1)
                                    for name, value in report["rss_mb_start"].items()}
+        report["events"] = compare_events(f"{POSTGRES}/{tracker_db}", f"{POSTGRES}/{app_db}")
     finally:
         stack.stop()
         for name in (tracker_db, app_db):
