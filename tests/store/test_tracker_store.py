@@ -122,3 +122,35 @@ def test_an_idle_conversation_is_read_back_from_the_table(tmp_path, domain):
         connection.execute("DELETE FROM events WHERE sender_id = 'citizen-5'")
     time.sleep(0.3)
     assert run(ours.retrieve("citizen-5")) is None
+
+
+# -- production: PostgresTrackerStore on the real PostgreSQL -----------------------------------
+
+def postgres_store(url: str, domain):
+    from sqlalchemy.engine import make_url
+
+    from bot.store.tracker_store import PostgresTrackerStore
+
+    parsed = make_url(url)
+    return PostgresTrackerStore(domain=domain, dialect="postgresql", host=parsed.host, port=parsed.port,
+                                db=parsed.database, username=parsed.username)
+
+
+def test_two_servers_taking_turns_store_every_event_once_in_rasas_rows(postgres_database, domain):
+    first, second = postgres_store(postgres_database, domain), postgres_store(postgres_database, domain)
+    for i, store in enumerate([first, second, second, first, second]):  # what the balancer does
+        turn(store, domain, "citizen-pg", f"câu {i}", slot_value="kết hôn")
+    stock = SQLTrackerStore(domain=domain, dialect="postgresql", host="127.0.0.1",
+                            db=postgres_database.rsplit("/", 1)[1], username="postgres")
+    read_back = run(stock.retrieve("citizen-pg"))
+    assert texts(read_back) == [f"câu {i}" for i in range(5)]
+    assert len(read_back.events) == 5 * 3  # user, slot, action_listen per turn: none twice, none lost
+
+
+def test_a_save_without_a_retrieve_here_counts_what_is_stored(postgres_database, domain):
+    store = postgres_store(postgres_database, domain)
+    turn(store, domain, "citizen-pg2", "khai sinh")
+    tracker = run(postgres_store(postgres_database, domain).retrieve("citizen-pg2"))  # read by another server
+    tracker.update(UserUttered("lệ phí", {"name": "ask_fee", "confidence": 0.9}))
+    run(store.save(tracker))  # this process never read this version: it must count, not guess
+    assert texts(run(store.retrieve("citizen-pg2"))) == ["khai sinh", "lệ phí"]
