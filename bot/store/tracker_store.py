@@ -46,6 +46,14 @@ DEFAULT_MAX_IDLE_S = 600.0
 DEFAULT_OUTAGE_S = 20.0  # how long a message waits for PostgreSQL to come back
 
 
+def rasa_row(sender_id: str, event: Event) -> Dict[str, Any]:
+    """The row Rasa's SQLTrackerStore writes for an event (its `events` table)."""
+    data = event.as_dict()
+    return {"sender_id": sender_id, "type_name": event.type_name, "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"), "data": json.dumps(data)}
+
+
 def _fail(error: Exception) -> None:
     raise error
 
@@ -141,15 +149,9 @@ class EmbeddedTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             stored = (len(remembered) if remembered is not None else
                       self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count())
-            rows: List[Dict[str, Any]] = []
-            new_session = False
-            for event in itertools.islice(tracker.events, stored, None):
-                data = event.as_dict()
-                new_session = new_session or isinstance(event, SessionStarted)
-                rows.append({"sender_id": tracker.sender_id, "type_name": event.type_name,
-                             "timestamp": data.get("timestamp"),
-                             "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                             "action_name": data.get("name"), "data": json.dumps(data)})
+            events = list(itertools.islice(tracker.events, stored, None))
+            rows = [rasa_row(tracker.sender_id, event) for event in events]
+            new_session = any(isinstance(event, SessionStarted) for event in events)
             if rows:
                 session.execute(sa.insert(self.SQLEvent.__table__), rows)
                 session.commit()
@@ -239,13 +241,7 @@ class PostgresTrackerStore(SQLTrackerStore):
             if stored is None:
                 stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
             events = list(itertools.islice(tracker.events, stored, None))
-            rows = []
-            for event in events:
-                data = event.as_dict()
-                rows.append({"sender_id": tracker.sender_id, "type_name": event.type_name,
-                             "timestamp": data.get("timestamp"),
-                             "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                             "action_name": data.get("name"), "data": json.dumps(data)})
+            rows = [rasa_row(tracker.sender_id, event) for event in events]
             if rows:
                 session.execute(sa.insert(self.SQLEvent.__table__), rows)
                 session.commit()
