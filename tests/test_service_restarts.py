@@ -13,6 +13,7 @@ import json
 import threading
 import time
 import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from typing import Dict, List
@@ -20,7 +21,7 @@ from typing import Dict, List
 import pytest
 import requests
 from bot import knowledge
-from bot.channels.rest import channel_texts
+from bot.channels.delivery import channel_texts
 from tests.conftest import Assistant, assert_analytics_has_every_event, free_port, tracker_rows
 from tests.services import OneStopSystem, PrivatePostgres, PrivateRabbitMQ, PrivateRedis
 
@@ -38,6 +39,14 @@ class Stack:
     services: Dict[str, object]
     tracker_url: str
     app_url: str
+    consumer_port: int
+
+    def consumer_health(self) -> Dict[str, object]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.consumer_port}/health", timeout=5) as reply:
+                return json.loads(reply.read())
+        except urllib.error.HTTPError as error:  # 503 while disconnected, same body
+            return json.loads(error.read())
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +59,15 @@ def stack():
             service.start()
         tracker_url = services["postgresql"].create_database("tracker")
         app_url = services["postgresql"].create_database("assistant")
+        consumer_port = free_port()
         running = Assistant({"ASSISTANT_PROFILE": "production", "TRACKER_DB_URL": tracker_url, "APP_DB_URL": app_url,
                              "REDIS_URL": services["redis"].url(0), "RABBITMQ_URL": services["rabbitmq"].url(),
-                             "RABBITMQ_QUEUE": "assistant_events", "ANALYTICS_CONSUMER_PORT": str(free_port()),
+                             "RABBITMQ_QUEUE": "assistant_events", "ANALYTICS_CONSUMER_PORT": str(consumer_port),
                              "ONESTOP_URL": services["onestop"].url(), "ONESTOP_TOKEN": OneStopSystem.token,
                              "ONESTOP_WEBHOOK_SECRET": "fault-test-webhook-secret",
                              "RATE_LIMIT_MESSAGES": "0"})  # the citizens here never pause
         running.wait_ready()
-        yield Stack(running, services, tracker_url, app_url)
+        yield Stack(running, services, tracker_url, app_url, consumer_port)
     finally:
         if running is not None:
             running.stop()
@@ -145,7 +155,9 @@ def test_a_service_restarted_under_traffic_loses_nothing_and_needs_nobody(stack,
         # every answered message is in the conversation store, in order (a message a citizen was
         # told to repeat may be there or not: its answer was lost, not the message)
         assert _in_order(answered, said), (sender, answered, said)
-        assert_analytics_has_every_event(stack.tracker_url, stack.app_url, sender)
+        # through RabbitMQ within seconds: reconciliation copies only events 120 s old
+        assert_analytics_has_every_event(stack.tracker_url, stack.app_url, sender, timeout=30)
+    assert stack.consumer_health()["reconciled"] == 0
 
 
 def _in_order(needles: List[str], haystack: List[str]) -> bool:
@@ -203,4 +215,5 @@ def test_the_one_stop_system_down_gets_the_hotline_and_lookups_come_back_by_them
     while "Tình trạng" not in look_up():
         assert time.monotonic() < deadline, "lookups did not come back after the one-stop system did"
         time.sleep(3)
-    assert_analytics_has_every_event(stack.tracker_url, stack.app_url, sender)
+    assert_analytics_has_every_event(stack.tracker_url, stack.app_url, sender, timeout=30)
+    assert stack.consumer_health()["reconciled"] == 0

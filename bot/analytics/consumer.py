@@ -35,6 +35,7 @@ RASA_EXCHANGE = "rasa-exchange"  # rasa.core.brokers.pika.RABBITMQ_EXCHANGE
 BATCH_SIZE = 200
 BATCH_WAIT_S = 0.2
 RETRY_S = 2.0
+AMQP_TIMEOUT_S = 10.0   # every call to RabbitMQ: a restart must never leave one waiting forever
 RECONCILE_S = 30.0
 GRACE_S = 120.0
 
@@ -119,10 +120,14 @@ class Consumer:
 
     async def run(self) -> None:
         """Consume until cancelled. A lost connection (RabbitMQ restarted) is dropped whole
-        and made again every RETRY_S: aio-pika's robust connection sometimes came back
-        without its consumer (seen once in four RabbitMQ restarts under traffic: the
-        analytics stopped receiving), so nothing of an old connection is reused. Messages
-        not yet acknowledged are delivered again and stored once (digest)."""
+        and made again every RETRY_S, and nothing of an old one is reused.
+
+        Every call to RabbitMQ has a deadline (AMQP_TIMEOUT_S). Without one, a restart under
+        load left the consumer waiting forever: an acknowledgement written to a connection
+        RabbitMQ had just closed waits for a write that never happens, so the loop never
+        looked at the connection again, /health still said "connected", and no event reached
+        the analytics until reconciliation (reproduced beside a CPU hog: one restart in two).
+        Messages not yet acknowledged are delivered again and stored once (digest)."""
         import aio_pika
 
         while True:
@@ -136,18 +141,21 @@ class Consumer:
             await asyncio.sleep(RETRY_S)
 
     async def _consume(self, aio_pika: Any) -> None:
-        connection = await aio_pika.connect(self.rabbitmq_url, timeout=10)
+        def timely(call: Any) -> Any:
+            return asyncio.wait_for(call, AMQP_TIMEOUT_S)
+
+        connection = await aio_pika.connect(self.rabbitmq_url, timeout=AMQP_TIMEOUT_S)
         try:
-            channel = await connection.channel()
-            await channel.set_qos(prefetch_count=BATCH_SIZE)
-            exchange = await channel.declare_exchange(RASA_EXCHANGE, type=aio_pika.ExchangeType.FANOUT)
-            queue = await channel.declare_queue(self.queue, durable=True)
-            await queue.bind(exchange, "")
-            self.counters.connected = True
+            channel = await timely(connection.channel())
+            await timely(channel.set_qos(prefetch_count=BATCH_SIZE))
+            exchange = await timely(channel.declare_exchange(RASA_EXCHANGE, type=aio_pika.ExchangeType.FANOUT))
+            queue = await timely(channel.declare_queue(self.queue, durable=True))
+            await timely(queue.bind(exchange, ""))
             # aio-pika hands messages to a callback; a local queue lets the loop wait for the
             # next one with a timeout (cancelling aio-pika's own iterator would close it).
             arrived: "asyncio.Queue[Any]" = asyncio.Queue()
-            await queue.consume(arrived.put)
+            await timely(queue.consume(arrived.put))
+            self.counters.connected = True
             pending: List[Tuple[Any, List[Dict[str, Any]]]] = []
             next_reconcile = time.monotonic()
             while not connection.is_closed and not channel.is_closed:
@@ -163,7 +171,7 @@ class Consumer:
                     if rows is None:
                         self.counters.rejected += 1
                         logger.warning("broker message %s is not Rasa events: rejected", message.delivery_tag)
-                        await message.reject(requeue=False)
+                        await timely(message.reject(requeue=False))
                     else:
                         pending.append((message, rows))
                 if pending and (message is None or len(pending) >= BATCH_SIZE):
@@ -172,7 +180,10 @@ class Consumer:
             raise ConnectionResetError("the connection to RabbitMQ closed")
         finally:
             if not connection.is_closed:
-                await connection.close()
+                try:
+                    await asyncio.wait_for(connection.close(), AMQP_TIMEOUT_S)
+                except Exception:  # noqa: BLE001 - a dead connection: nothing left to close
+                    pass
 
     async def _reconcile(self) -> None:
         if self.tracker is None:
@@ -206,12 +217,13 @@ class Consumer:
         self.counters.stored += new
         self.counters.duplicates += len(rows) - new
         self.counters.last_error = None
-        for message, _ in pending:
-            try:
-                await message.ack()
-            except Exception as error:  # noqa: BLE001 - the channel died: RabbitMQ redelivers, the digest dedupes
-                logger.info("acknowledgement lost (%s): the event comes again and is stored once",
-                            error.__class__.__name__)
+        # One acknowledgement for the whole batch (`multiple`: every delivery up to the last).
+        # If it cannot be written in time the connection is dropped and made again: RabbitMQ
+        # then delivers the batch again and the digests keep it stored once.
+        try:
+            await asyncio.wait_for(pending[-1][0].ack(multiple=True), AMQP_TIMEOUT_S)
+        except Exception as error:  # noqa: BLE001
+            raise ConnectionResetError(f"acknowledgement not written ({error.__class__.__name__})") from error
 
 
 async def serve(consumer: Consumer, port: int) -> None:
