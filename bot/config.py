@@ -53,6 +53,11 @@ class Settings:
     notifier_port: int
     notifier_public_url: str
     webhook_secret: str
+    # Dossier lookups: failed verifications before a lock, per sender and per dossier code
+    # (across senders and channels), and how long a lock lasts.
+    lookup_sender_failures: int
+    lookup_code_failures: int
+    lookup_lock_minutes: int
     # Channels. Telegram and Zalo start only when their secrets are set.
     telegram_token: str
     telegram_mode: str            # polling (default) | webhook
@@ -171,6 +176,9 @@ def load_settings() -> Settings:
         notifier_port=_int("NOTIFIER_PORT", 5056),
         notifier_public_url=os.environ.get("NOTIFIER_PUBLIC_URL", ""),
         webhook_secret=_onestop_secret("ONESTOP_WEBHOOK_SECRET", "sandbox-webhook-secret"),
+        lookup_sender_failures=_int("LOOKUP_SENDER_FAILURES", 5),
+        lookup_code_failures=_int("LOOKUP_CODE_FAILURES", 10),
+        lookup_lock_minutes=_int("LOOKUP_LOCK_MINUTES", 15),
         telegram_token=os.environ.get("TELEGRAM_TOKEN", ""),
         telegram_mode=os.environ.get("TELEGRAM_MODE", "polling"),
         telegram_webhook_url=os.environ.get("TELEGRAM_WEBHOOK_URL", ""),

@@ -2,7 +2,8 @@
 
 Nothing about a dossier is said before the one-stop system has checked the verification
 value; an unknown code and a wrong value get the same answer (no probing for codes), and
-both count towards the lock-out of a sender after repeated failures.
+both count towards the lock-outs of bot/actions/lookup_lockout.py (per sender, and per code
+across every sender and channel).
 """
 
 from __future__ import annotations
@@ -18,16 +19,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot import knowledge, services
+from bot.actions import lookup_lockout
 from bot.actions.texts import contact_values
+from bot.config import load_settings
 from bot.nlu.values import dossier_code, phone_number
-from bot.onestop.client import (DossierFound, DossierNotFound, OneStopUnavailable,
+from bot.onestop.client import (DossierFound, DossierNotFound, LookupLocked, OneStopUnavailable,
                                 RequestRejected, VerificationFailed)
 from bot.store import db
 
 logger = logging.getLogger(__name__)
-
-MAX_FAILED_VERIFICATIONS = 5
-LOCK_MINUTES = 15
 
 
 def dossier_texts() -> Dict[str, Any]:
@@ -43,9 +43,11 @@ def verification_value(text: str) -> Optional[str]:
     return phone[-4:] if phone else None
 
 
-def locked_out(sender_id: str) -> bool:
-    since = db.now() - dt.timedelta(minutes=LOCK_MINUTES)
-    return db.failed_verifications_since(services.app_db(), sender_id, since) >= MAX_FAILED_VERIFICATIONS
+def utter_refusal(dispatcher: CollectingDispatcher, refusal: lookup_lockout.Refusal, at: dt.datetime) -> None:
+    """A sender's own lock, or a dossier code locked for everyone (by us or the one-stop system)."""
+    response = "utter_lookup_locked" if refusal.scope == "sender" else "utter_dossier_locked"
+    dispatcher.utter_message(response=response, minutes=refusal.minutes_left(at),
+                             **contact_values(knowledge.province()))
 
 
 def utter_unavailable(dispatcher: CollectingDispatcher, error: OneStopUnavailable) -> None:
@@ -70,6 +72,13 @@ class ValidateDossierStatusForm(FormValidationAction):
         canonical = dossier_code(str(value or ""))
         if canonical is None:
             dispatcher.utter_message(response="utter_invalid_dossier_code")
+            return {"dossier_code": None}
+        # A locked code or sender: said now, not after asking for a verification value in vain.
+        at = db.now()
+        refusal = lookup_lockout.refusal(services.app_db(), tracker.sender_id, canonical, at)
+        if refusal is not None:
+            utter_refusal(dispatcher, refusal, at)
+            return {"dossier_code": None, "requested_slot": None, "lookup_outcome": "locked"}
         return {"dossier_code": canonical}
 
     def validate_verification_value(
@@ -122,28 +131,37 @@ class ActionCheckDossierStatus(Action):
         value = tracker.get_slot("verification_value")
         # The verification value is used once and never kept in the conversation.
         reset = [SlotSet("verification_value", None), SlotSet("dossier_code", None)]
-        if not code or not value:
-            dispatcher.utter_message(response="utter_ask_dossier_code")
+        if not code or not value:  # the form ended early and said why (a locked code)
             return reset
-        engine = services.app_db()
-        if locked_out(tracker.sender_id):
-            dispatcher.utter_message(response="utter_lookup_locked", minutes=LOCK_MINUTES)
-            return reset
+        engine, at = services.app_db(), db.now()
+        channel = tracker.get_latest_input_channel()
+        refusal = lookup_lockout.refusal(engine, tracker.sender_id, code, at)
+        if refusal is not None:
+            utter_refusal(dispatcher, refusal, at)
+            return reset + [SlotSet("lookup_outcome", "locked")]
         try:
             outcome = await asyncio.to_thread(services.onestop().lookup, code, value)
         except OneStopUnavailable as error:
             utter_unavailable(dispatcher, error)
             return reset + [SlotSet("lookup_outcome", "system_down")]
+        if isinstance(outcome, LookupLocked):
+            policy = lookup_lockout.Policy.of(load_settings())
+            utter_refusal(dispatcher, lookup_lockout.record_onestop_lock(
+                engine, policy, code, outcome.retry_after_s, channel, at), at)
+            return reset + [SlotSet("lookup_outcome", "locked")]
         if isinstance(outcome, (DossierNotFound, VerificationFailed)):
-            db.record_failed_verification(engine, tracker.sender_id)
+            policy = lookup_lockout.Policy.of(load_settings())
+            locked = lookup_lockout.record_failure(engine, policy, tracker.sender_id, code, channel, at)
             dispatcher.utter_message(response="utter_dossier_not_matched")
+            if locked is not None:
+                utter_refusal(dispatcher, locked, at)
             kind = "not_found" if isinstance(outcome, DossierNotFound) else "verification_failed"
             return reset + [SlotSet("lookup_outcome", kind)]
         if isinstance(outcome, RequestRejected):
             dispatcher.utter_message(response="utter_invalid_dossier_code")
             return reset + [SlotSet("lookup_outcome", "not_found")]
         assert isinstance(outcome, DossierFound)
-        db.clear_failed_verifications(engine, tracker.sender_id)
+        lookup_lockout.record_success(engine, tracker.sender_id)
         values = describe(outcome.dossier, dt.date.today())
         texts = dossier_texts()
         response = "utter_dossier_status_missing" if values["missing"] else "utter_dossier_status"

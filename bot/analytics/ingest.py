@@ -42,7 +42,7 @@ LOCAL_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Việt Nam: UTC+7, no da
 FALLBACK_INTENT = "nlu_fallback"
 CLARIFY_ACTION = "action_clarify_intent"
 HANDOFF_INTENTS = ("human_handoff", "complain")
-LOOKUP_OUTCOMES = ("found", "not_found", "verification_failed", "system_down")
+LOOKUP_OUTCOMES = ("found", "not_found", "verification_failed", "system_down", "locked")
 
 
 @dataclass

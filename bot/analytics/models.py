@@ -87,7 +87,7 @@ lookups = Table(
     Column("conversation_id", Integer, nullable=False),
     Column("sender_id", String(255), nullable=False),
     Column("channel", String(64)),
-    Column("outcome", String(32), nullable=False),  # found | not_found | verification_failed | system_down
+    Column("outcome", String(32), nullable=False),  # found | not_found | verification_failed | system_down | locked
     Column("at", DateTime(timezone=True), nullable=False),
     Column("day", Date, nullable=False),
     Index("ix_analytics_lookups_day", "day"),

@@ -22,7 +22,7 @@ from bot.analytics.ingest import LOCAL_TZ, LOOKUP_OUTCOMES, now
 from bot.analytics.masking import MASK
 from bot.analytics.models import TARGET_SCOPES, conversations, handoffs, lookups, messages, targets
 from bot.store.db import FUNNEL_STAGES, OFFLINE_REASONS, RATINGS
-from bot.store.models import answer_ratings, funnel_events, offline_reasons
+from bot.store.models import answer_ratings, funnel_events, lookup_locks, offline_reasons
 
 DEFAULT_DAYS = 30
 MAX_RANGE_DAYS = 3 * 366
@@ -430,6 +430,26 @@ def lookup_outcomes(engine: Engine, f: Filters) -> Dict[str, Any]:
             days[day][row["outcome"]] = int(row["lookups"])
     return {"rows": rows, "total": total,
             "per_day": [{"day": day, **values} for day, values in days.items()]}
+
+
+def lookup_lockouts(engine: Engine, f: Filters, limit: int = 500) -> List[Dict[str, Any]]:
+    """Locks set in the range, newest first: which code or sender, why, how many failures, and
+    whether still in force. (The channel filter applies to the channel of the failure that set it.)"""
+    conditions = [lookup_locks.c.locked_at >= f.start_utc, lookup_locks.c.locked_at < f.end_utc]
+    if f.channel:
+        conditions.append(lookup_locks.c.channel == f.channel)
+    with engine.connect() as connection:
+        rows = connection.execute(select(lookup_locks).where(and_(*conditions))
+                                  .order_by(lookup_locks.c.locked_at.desc()).limit(limit)).mappings().all()
+    at = now()
+    out = []
+    for row in rows:
+        until = row["until"] if row["until"].tzinfo else row["until"].replace(tzinfo=dt.timezone.utc)
+        locked_at = row["locked_at"] if row["locked_at"].tzinfo else row["locked_at"].replace(tzinfo=dt.timezone.utc)
+        out.append({"scope": row["scope"], "key": row["key"], "channel": row["channel"] or "",
+                    "failures": int(row["failures"]), "locked_at": locked_at.astimezone(LOCAL_TZ),
+                    "until": until.astimezone(LOCAL_TZ), "active": until > at})
+    return out
 
 
 def handoff_requests(engine: Engine, f: Filters, limit: int = 500) -> Dict[str, Any]:

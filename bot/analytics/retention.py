@@ -1,7 +1,7 @@
 """Retention: what was recorded before the cutoff is deleted, or anonymised.
 
 Applies to Rasa's tracker store (events), the analytics tables and the assistant's
-funnel_events, offline_reasons and answer_ratings. The copies of Rasa's events that the
+funnel_events, offline_reasons and answer_ratings; lookup failures and locks are deleted. The copies of Rasa's events that the
 production consumer took from RabbitMQ (analytics_broker_events) are deleted in both modes:
 the tracker store keeps the record, anonymised or not. Anonymising masks the texts and replaces
 each sender id by a keyed hash ("anon-…"), the same in every table, so old data still
@@ -26,7 +26,7 @@ from bot.analytics.ingest import local_day, utc
 from bot.analytics.masking import mask_event, prompt_of
 from bot.analytics.models import (broker_events, conversations, handoffs, lookups, messages, secret_values,
                                   tracker_events)
-from bot.store.models import answer_ratings, funnel_events, offline_reasons
+from bot.store.models import answer_ratings, funnel_events, lookup_failures, lookup_locks, offline_reasons
 
 PSEUDONYM_PREFIX = "anon-"
 BATCH_SIZE = 1000
@@ -91,6 +91,12 @@ def apply(app: Engine, tracker: Optional[Engine], days: int, anonymise: bool = F
 def _delete_broker_copies(connection: Connection, result: RetentionResult) -> None:
     result.rows[broker_events.name] = connection.execute(
         delete(broker_events).where(broker_events.c.timestamp < result.cutoff.timestamp())).rowcount
+    # Lookup failures and locks name senders and codes; both modes delete them (a lock log
+    # anonymised would tell staff nothing).
+    result.rows[lookup_failures.name] = connection.execute(
+        delete(lookup_failures).where(lookup_failures.c.at < result.cutoff)).rowcount
+    result.rows[lookup_locks.name] = connection.execute(
+        delete(lookup_locks).where(lookup_locks.c.locked_at < result.cutoff)).rowcount
 
 
 def _has_events(tracker: Engine) -> bool:

@@ -45,6 +45,14 @@ class VerificationFailed:
 
 
 @dataclass(frozen=True)
+class LookupLocked:
+    """The one-stop system itself refuses lookups of this code for a while (423, or 429
+    `too_many_attempts`): honoured, never retried, not a failure of the system."""
+
+    retry_after_s: Optional[float]
+
+
+@dataclass(frozen=True)
 class RequestRejected:
     """The system refused our request as malformed (400): a bug on our side, or bad data."""
 
@@ -58,7 +66,7 @@ class DraftCreated:
     continue_url: str
 
 
-LookupOutcome = Union[DossierFound, DossierNotFound, VerificationFailed, RequestRejected]
+LookupOutcome = Union[DossierFound, DossierNotFound, VerificationFailed, LookupLocked, RequestRejected]
 DraftOutcome = Union[DraftCreated, RequestRejected]
 
 
@@ -81,6 +89,12 @@ class CircuitBreaker:
     def success(self) -> None:
         with self._lock:
             self.failures, self.opened_at = 0, None
+
+    def hold(self, seconds: float) -> None:
+        """The system asked us to wait (429 with Retry-After): open for that long."""
+        with self._lock:
+            self.failures = self.threshold
+            self.opened_at = self.clock() - self.cooldown_s + max(0.0, seconds)
 
     def failure(self) -> None:
         with self._lock:
@@ -109,8 +123,10 @@ class OneStopClient:
     def lookup(self, code: str, verification: str) -> LookupOutcome:
         response = self._call(
             "GET", f"/api/v1/dossiers/{quote(code, safe='')}",
-            params={"verification": verification}, retry=True,
+            params={"verification": verification}, retry=True, locks=True,
         )
+        if response.status_code in (423, 429):
+            return LookupLocked(retry_after(response))
         if response.status_code == 200:
             body = self._json(response)
             if not isinstance(body, dict) or any(k not in body for k in _REQUIRED_DOSSIER_FIELDS):
@@ -152,7 +168,11 @@ class OneStopClient:
 
     # -- plumbing -----------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, retry: bool, **kwargs: Any) -> requests.Response:
+    def _call(self, method: str, path: str, retry: bool, locks: bool = False,
+              **kwargs: Any) -> requests.Response:
+        """`locks`: a 423, or a 429 whose error is `too_many_attempts`, is this request's own
+        refusal (one dossier locked), returned to the caller. Any other 429 holds every call
+        for its Retry-After."""
         if not self.breaker.allow():
             raise OneStopUnavailable(UNREACHABLE, "circuit open after repeated failures")
         attempts = 1 + (self.read_retries if retry else 0)
@@ -169,7 +189,13 @@ class OneStopClient:
             except requests.exceptions.RequestException as error:
                 last = OneStopUnavailable(UNREACHABLE, str(error))
             else:
-                if response.status_code >= 500 or response.status_code in (401, 429):
+                if locks and _locked(response):
+                    self.breaker.success()  # the system answered; only this code is refused
+                    return response
+                if response.status_code == 429:
+                    self.breaker.hold(retry_after(response) or self.breaker.cooldown_s)
+                    raise OneStopUnavailable(REFUSED, "HTTP 429: asked to wait")
+                if response.status_code >= 500 or response.status_code == 401:
                     last = OneStopUnavailable(REFUSED, f"HTTP {response.status_code}")
                 else:
                     self.breaker.success()
@@ -194,3 +220,24 @@ class OneStopClient:
         if response.status_code == 400:
             return RequestRejected(str(body.get("error", "invalid_request")), dict(body.get("fields") or {}))
         raise OneStopUnavailable(REFUSED, f"HTTP {response.status_code}: {body.get('error')}")
+
+
+def _locked(response: requests.Response) -> bool:
+    if response.status_code == 423:
+        return True
+    if response.status_code != 429:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("error") == "too_many_attempts"
+
+
+def retry_after(response: requests.Response) -> Optional[float]:
+    """Seconds from a Retry-After header (delta-seconds only; dates are not used by the
+    systems we talk to), bounded to a day; None when absent or unreadable."""
+    raw = (response.headers.get("Retry-After") or "").strip()
+    if not raw.isdigit():
+        return None
+    return float(min(int(raw), 24 * 3600))

@@ -186,10 +186,18 @@ def lookups(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
     per_day = Chart("lookups-per-day", "bar", [_day(row["day"]) for row in data["per_day"]], [
         {"label": label("outcomes", o), "data": [row[o] for row in data["per_day"]]} for o in LOOKUP_OUTCOMES],
         stacked=True)
+    locks = queries.lookup_lockouts(engine, f)
+    for row in locks:
+        row["scope_name"] = label("lock_scopes", row["scope"])
+        row["channel_name"] = label("channels", row["channel"]) if row["channel"] else ""
+        row["state"] = label("lock_states", "active" if row["active"] else "ended")
     return Page({"outcomes": Table("outcomes", [("outcome_name", "text"), ("outcome", "text"), ("lookups", "int"),
                                                 ("citizens", "int"), ("share", "share")], rows),
-                 "days": Table("days", [("day", "date"), *[(o, "int") for o in LOOKUP_OUTCOMES]], data["per_day"])},
-                [share, per_day], {"total": data["total"]})
+                 "days": Table("days", [("day", "date"), *[(o, "int") for o in LOOKUP_OUTCOMES]], data["per_day"]),
+                 "locks": Table("locks", [("locked_at", "datetime"), ("until", "datetime"), ("state", "text"),
+                                          ("scope_name", "text"), ("key", "text"), ("failures", "int"),
+                                          ("channel_name", "text")], locks)},
+                [share, per_day], {"total": data["total"], "active_locks": sum(r["active"] for r in locks)})
 
 
 def handoffs(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:

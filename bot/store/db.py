@@ -7,14 +7,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional
 
-from sqlalchemy import and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import and_, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bot.store.models import (answer_ratings, delivered_events, funnel_events, metadata,
-                              offline_reasons, subscriptions, verification_failures)
+from bot.store.models import (answer_ratings, delivered_events, funnel_events, lookup_failures, lookup_locks,
+                              metadata, offline_reasons, subscriptions)
 
 FUNNEL_STAGES = ("procedure_viewed", "online_guidance", "draft_created", "submitted")
+LOCK_SCOPES = ("dossier", "sender", "onestop")
 
 
 def now() -> dt.datetime:
@@ -47,25 +48,64 @@ def engine_for(url: str) -> Engine:
     return engine
 
 
-# -- lookups: too many failed verifications lock a sender out --------------------------
+# -- lookups: failed verifications lock a sender, and a dossier code for everyone ---------
 
-def record_failed_verification(engine: Engine, sender_id: str) -> None:
+def record_lookup_failure(engine: Engine, sender_id: str, dossier_code: str, channel: Optional[str],
+                          at: Optional[dt.datetime] = None) -> None:
     with engine.begin() as connection:
-        connection.execute(insert(verification_failures).values(sender_id=sender_id, at=now()))
+        connection.execute(insert(lookup_failures).values(
+            sender_id=sender_id, dossier_code=dossier_code, channel=channel, at=at or now(), forgiven=False))
 
 
-def failed_verifications_since(engine: Engine, sender_id: str, since: dt.datetime) -> int:
+def lookup_failures_since(engine: Engine, since: dt.datetime, *, sender_id: Optional[str] = None,
+                          dossier_code: Optional[str] = None) -> int:
+    """Failures since `since` of one sender (any code, not forgiven) or of one code (any sender)."""
+    if (sender_id is None) == (dossier_code is None):
+        raise ValueError("count the failures of a sender or of a dossier code")
+    condition = lookup_failures.c.at >= since
+    if sender_id is not None:
+        condition = and_(condition, lookup_failures.c.sender_id == sender_id, lookup_failures.c.forgiven.is_(False))
+    else:
+        condition = and_(condition, lookup_failures.c.dossier_code == dossier_code)
     with engine.connect() as connection:
-        return connection.execute(
-            select(func.count()).select_from(verification_failures).where(
-                and_(verification_failures.c.sender_id == sender_id, verification_failures.c.at >= since)
-            )
-        ).scalar_one()
+        return connection.execute(select(func.count()).select_from(lookup_failures).where(condition)).scalar_one()
 
 
-def clear_failed_verifications(engine: Engine, sender_id: str) -> None:
+def forgive_sender_failures(engine: Engine, sender_id: str) -> None:
+    """A verified lookup forgives the sender's typos; they still count against their codes."""
     with engine.begin() as connection:
-        connection.execute(delete(verification_failures).where(verification_failures.c.sender_id == sender_id))
+        connection.execute(update(lookup_failures).where(and_(
+            lookup_failures.c.sender_id == sender_id, lookup_failures.c.forgiven.is_(False))).values(forgiven=True))
+
+
+def lock_lookups(engine: Engine, scope: str, key: str, until: dt.datetime, failures: int,
+                 channel: Optional[str] = None, at: Optional[dt.datetime] = None) -> None:
+    if scope not in LOCK_SCOPES:
+        raise ValueError(f"unknown lock scope {scope!r}")
+    with engine.begin() as connection:
+        connection.execute(insert(lookup_locks).values(
+            scope=scope, key=key, until=until, failures=failures, channel=channel, locked_at=at or now()))
+
+
+def lookup_locked_until(engine: Engine, scope: str, key: str, at: Optional[dt.datetime] = None
+                        ) -> Optional[dt.datetime]:
+    """The end of the latest lock of `key` in `scope` still in force at `at`, or None."""
+    with engine.connect() as connection:
+        until = connection.execute(
+            select(func.max(lookup_locks.c.until)).where(and_(
+                lookup_locks.c.scope == scope, lookup_locks.c.key == key, lookup_locks.c.until > (at or now())))
+        ).scalar_one()
+    if until is not None and until.tzinfo is None:  # SQLite hands back naive datetimes
+        until = until.replace(tzinfo=dt.timezone.utc)
+    return until
+
+
+def lookup_locks_since(engine: Engine, since: dt.datetime) -> List[dict]:
+    """Locks set since `since`, newest first (for staff)."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(lookup_locks).where(lookup_locks.c.locked_at >= since)
+                                  .order_by(lookup_locks.c.locked_at.desc())).mappings()
+        return [dict(row) for row in rows]
 
 
 # -- subscriptions -------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table,
-                        UniqueConstraint, Index)
+from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table,
+                        UniqueConstraint)
 
 metadata = MetaData()
 
@@ -19,12 +19,33 @@ subscriptions = Table(
     UniqueConstraint("sender_id", "dossier_code", name="uq_subscription_sender_code"),
 )
 
-verification_failures = Table(
-    "verification_failures", metadata,
+# Failed dossier lookups (unknown code or wrong verification value), per sender and per code:
+# lookups are locked per sender and, across every sender and channel, per dossier code.
+lookup_failures = Table(
+    "lookup_failures", metadata,
     Column("id", Integer, primary_key=True),
     Column("sender_id", String(128), nullable=False),
+    Column("dossier_code", String(64), nullable=False),
+    Column("channel", String(32)),
     Column("at", DateTime(timezone=True), nullable=False),
-    Index("ix_verification_failures_sender_at", "sender_id", "at"),
+    # A verified lookup forgives its sender's failures; they still count against the code.
+    Column("forgiven", Boolean, nullable=False, default=False),
+    Index("ix_lookup_failures_sender_at", "sender_id", "at"),
+    Index("ix_lookup_failures_code_at", "dossier_code", "at"),
+)
+
+# Lookups refused until `until`: for one dossier code (everyone), one sender, or because the
+# one-stop system itself refused the code (scope "onestop").
+lookup_locks = Table(
+    "lookup_locks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scope", String(16), nullable=False),   # dossier | sender | onestop
+    Column("key", String(128), nullable=False),    # the dossier code or the sender id
+    Column("channel", String(32)),                 # of the failure that set the lock
+    Column("failures", Integer, nullable=False),
+    Column("locked_at", DateTime(timezone=True), nullable=False),
+    Column("until", DateTime(timezone=True), nullable=False),
+    Index("ix_lookup_locks_scope_key_until", "scope", "key", "until"),
 )
 
 delivered_events = Table(
@@ -71,3 +92,4 @@ answer_ratings = Table(
     Column("rating", String(16), nullable=False),  # useful | not_useful
     Column("at", DateTime(timezone=True), nullable=False),
 )
+

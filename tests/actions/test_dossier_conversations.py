@@ -96,9 +96,13 @@ def test_wrong_verification_reveals_nothing_and_five_failures_lock(assistant, sa
         assistant.say("prober", f"kiểm tra hồ sơ {dossier['code']}")
         reply = texts(assistant.say("prober", "9999"))
         assert "Không tìm thấy hồ sơ khớp" in reply and "tạm trú" not in reply.lower()
-    assistant.say("prober", f"kiểm tra hồ sơ {dossier['code']}")
-    locked = texts(assistant.say("prober", "1222"))  # even the right value is refused now
+        if attempt == 4:  # the fifth failure says so at once
+            assert "tạm khóa 15 phút" in reply
+    # told as soon as the code is given (nothing is asked in vain); even the right value is refused
+    locked = texts(assistant.say("prober", f"kiểm tra hồ sơ {dossier['code']}"))
     assert "tạm khóa 15 phút" in locked and "Đang xử lý" not in locked
+    after = texts(assistant.say("prober", "1222"))
+    assert "Đang xử lý" not in after
 
 
 def test_one_stop_faults_get_a_clear_answer_with_the_hotline(assistant, sandbox):

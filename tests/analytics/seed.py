@@ -165,9 +165,12 @@ class TrackerWriter:
         self.store.engine.dispose()
 
 
+LOCKED_CODE = "000.00.14.H46-261123-0015"
+
+
 def seed_app_tables(engine: Engine) -> None:
-    """Funnel, offline reasons and ratings for the same days."""
-    from bot.store.models import answer_ratings, funnel_events, offline_reasons
+    """Funnel, offline reasons, ratings and lookup locks for the same days."""
+    from bot.store.models import answer_ratings, funnel_events, lookup_locks, offline_reasons
 
     def moment(day: dt.date, hour: int) -> dt.datetime:
         return dt.datetime.combine(day, dt.time(hour), ICT).astimezone(dt.timezone.utc)
@@ -201,6 +204,11 @@ def seed_app_tables(engine: Engine) -> None:
         connection.execute(insert(offline_reasons), [
             {"sender_id": s, "channel": c, "procedure_id": p, "field": f, "locality": l, "reason": r,
              "at": moment(DAY, 11)} for s, c, p, f, l, r in reasons])
+        connection.execute(insert(lookup_locks), [
+            {"scope": "dossier", "key": LOCKED_CODE, "channel": "socketio", "failures": 10,
+             "locked_at": moment(DAY, 14), "until": moment(DAY, 14) + dt.timedelta(minutes=15)},
+            {"scope": "sender", "key": "rest-2002", "channel": "rest", "failures": 5,
+             "locked_at": moment(NEXT_DAY, 8), "until": moment(NEXT_DAY, 8) + dt.timedelta(minutes=15)}])
         connection.execute(insert(answer_ratings), [
             {"sender_id": s, "channel": c, "intent": i, "procedure_id": p, "rating": r,
              "at": moment(NEXT_DAY, 9)} for s, c, i, p, r in ratings])

@@ -16,7 +16,6 @@ import itertools
 import json
 import random
 import sqlite3
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +28,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import ROOT, Assistant
 from tests.fakes.telegram_api import FakeTelegramApi, callback_update, text_update
+from tests.fakes.widget import Widget
 from tests.fakes.zalo_api import FakeZaloApi, signature, signed_event, zalo_event
 
 pytestmark = pytest.mark.integration
@@ -403,43 +403,6 @@ def test_zalo_oversized_body_gets_413_and_the_citizen_is_answered_after(stack):
 
 
 # --- socket.io (the website widget) -------------------------------------------------------------
-
-
-class Widget:
-    """A socket.io client that talks like web/widget.js: session_request, then user_uttered."""
-
-    def __init__(self, url: str, session_id: Any = None) -> None:
-        import socketio
-
-        self.client = socketio.Client(reconnection=False)
-        self.received: List[Dict[str, Any]] = []
-        self.session_id = None
-        self._confirmed = threading.Event()
-        self.client.on("bot_uttered", self.received.append)
-        self.client.on("session_confirm", self._confirm)
-        self.client.connect(url, wait_timeout=20)
-        self.client.emit("session_request", {"session_id": session_id})
-        assert self._confirmed.wait(20), "no session_confirm"
-
-    def _confirm(self, session_id: Any) -> None:
-        if self.session_id is None:
-            self.session_id = session_id
-        self._confirmed.set()
-
-    def emit(self, payload: Any, timeout: float = 60) -> None:
-        """user_uttered, returning once the server has handled it (the acknowledgement)."""
-        self.client.call("user_uttered", payload, timeout=timeout)
-
-    def say(self, text: str) -> List[str]:
-        before = len(self.received)
-        self.emit({"message": text, "session_id": self.session_id})
-        deadline = time.monotonic() + 10
-        while len(self.received) == before and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return [m.get("text", "") for m in self.received[before:]]
-
-    def close(self) -> None:
-        self.client.disconnect()
 
 
 @pytest.fixture(scope="module")

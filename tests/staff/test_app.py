@@ -14,6 +14,7 @@ import yaml
 from sqlalchemy import create_engine, func, inspect, select
 
 from bot.staff import views
+from tests.analytics import seed
 from tests.staff.conftest import ADMIN, LOCKABLE, PERIOD, ROOT, VIEWER
 
 PAGES = [*views.PAGES, "/conversations", "/conversations/1"]
@@ -269,3 +270,13 @@ def test_cookies_are_secure_when_configured():
     header = str(response.cookies["staff_session"])
     for flag in ("HttpOnly", "SameSite=Strict", "Path=/", "Secure", "Max-Age=28800"):
         assert flag in header
+
+
+def test_lookup_lockouts_are_listed_for_staff(viewer):
+    page = viewer.get("/lookups", **PERIOD).text
+    assert "Khóa tra cứu" in page and seed.LOCKED_CODE in page
+    assert "Mã hồ sơ (mọi người dân, mọi kênh)" in page and "Một người dân" in page and "Đã hết hạn" in page
+    rows = read_csv(viewer.get("/lookups", format="csv", table="locks", **PERIOD))
+    assert rows[0][:3] == ["Khóa lúc", "Khóa đến", "Trạng thái"]
+    assert {(r[3], r[4], r[5]) for r in rows[1:]} == {
+        ("Mã hồ sơ (mọi người dân, mọi kênh)", seed.LOCKED_CODE, "10"), ("Một người dân", "rest-2002", "5")}

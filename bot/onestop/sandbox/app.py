@@ -46,6 +46,7 @@ def create_app(db_url: str, token: str, portal_url: str = DEFAULT_PORTAL_URL) ->
     app.ctx.token = token
     app.ctx.portal_url = portal_url
     app.ctx.fault = Fault()
+    app.ctx.locks = {}  # dossier code -> time.monotonic() when lookups are accepted again
     app.ctx.webhooks = WebhookSender()
 
     async def start_webhooks(app: Sanic, _loop: object) -> None:
@@ -89,6 +90,11 @@ async def _injected_fault(fault: Fault) -> Optional[HTTPResponse]:
         await asyncio.sleep(fault.delay_s)
     elif fault.mode == "error":
         return routes.reply({"error": "internal", "message": "Injected fault: the system failed."}, status=500)
+    elif fault.mode == "rate_limited":
+        response = routes.reply({"error": "too_many_requests", "message": "Injected fault: retry later."},
+                                status=429)
+        response.headers["Retry-After"] = "30"
+        return response
     elif fault.mode == "malformed":
         # What a misconfigured gateway really sends: an HTML page with a 200.
         return text("<html>oops", content_type="text/html; charset=utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, List, Optional
 
 from sanic import Request, Sanic
@@ -30,6 +31,12 @@ async def health(request: Request) -> HTTPResponse:
 async def get_dossier(request: Request, code: str) -> HTTPResponse:
     code = validation.dossier_code(code)
     value = validation.verification(request.args.get("verification"))
+    left = request.app.ctx.locks.get(code, 0.0) - time.monotonic()
+    if left > 0:
+        response = reply({"error": "dossier_locked", "message": "Lookups of this code are refused for a while."},
+                         status=423)
+        response.headers["Retry-After"] = str(int(left) + 1)
+        return response
     with request.app.ctx.sessions.begin() as session:
         dossier = store.find_dossier(session, code)
         if dossier is None:
@@ -112,6 +119,17 @@ def _transition(request: Request, code: str, status: int, note: Optional[str],
     return reply(answer)
 
 
+async def sandbox_lock(request: Request, code: str) -> HTTPResponse:
+    code = validation.dossier_code(code)
+    seconds = validation.lock_seconds(validation.json_object(request.body))
+    locks = request.app.ctx.locks
+    if seconds:
+        locks[code] = time.monotonic() + seconds
+    else:
+        locks.pop(code, None)
+    return reply({"code": code, "seconds": seconds})
+
+
 async def sandbox_set_fault(request: Request) -> HTTPResponse:
     fault = validation.fault(validation.json_object(request.body))
     request.app.ctx.fault = fault
@@ -128,4 +146,5 @@ def register(app: Sanic) -> None:
     app.add_route(sandbox_create_dossier, "/sandbox/dossiers", methods=["POST"])
     app.add_route(sandbox_change_status, "/sandbox/dossiers/<code>/status", methods=["POST"])
     app.add_route(sandbox_submit, "/sandbox/dossiers/<code>/submit", methods=["POST"])
+    app.add_route(sandbox_lock, "/sandbox/dossiers/<code>/lock", methods=["POST"])
     app.add_route(sandbox_set_fault, "/sandbox/faults", methods=["POST"])

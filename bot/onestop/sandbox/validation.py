@@ -22,7 +22,8 @@ AGENCY_CODE_RE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$", re.ASCII)
 VERIFICATION_RE = re.compile(r"^(\d{4}|\d{12})$", re.ASCII)
 PHONE_RE = re.compile(r"^0\d{9,10}$", re.ASCII)
 ID_NUMBER_RE = re.compile(r"^\d{12}$", re.ASCII)
-FAULT_MODES = ("none", "slow", "error", "malformed")
+FAULT_MODES = ("none", "slow", "error", "malformed", "rate_limited")
+MAX_LOCK_S = 86400
 MAX_FAULT_DELAY_S = 120.0
 # PostgreSQL refuses NUL in text and UTF-8 cannot encode a lone surrogate (valid in JSON as "\ud800").
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -286,6 +287,16 @@ def webhook(body: Dict[str, Any]) -> WebhookRequest:
 class Fault:
     mode: str = "none"
     delay_s: float = 0.0
+
+
+def lock_seconds(body: Dict[str, Any]) -> int:
+    fields = _Fields(body)
+    seconds = body.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= MAX_LOCK_S:
+        fields.fail("seconds", f"required, a whole number from 0 to {MAX_LOCK_S}")
+    if fields.errors:
+        raise invalid(fields.errors)
+    return int(seconds)
 
 
 def fault(body: Dict[str, Any]) -> Fault:
