@@ -41,6 +41,8 @@ class Settings:
     max_request_bytes: int        # larger requests to the Rasa server are refused (413)
     rate_limit_messages: int      # per sender and channel in each window; 0 turns the limit off
     rate_limit_window_s: float
+    admission_max_wait_s: float   # a message that would wait longer is told "busy" at once; 0: never
+    admission_retry_after_s: int  # REST's Retry-After with that answer
     # The one-stop system: a real one when ONESTOP_URL is set, else the sandbox.
     onestop_url: str
     onestop_token: str
@@ -165,6 +167,8 @@ def load_settings() -> Settings:
         max_request_bytes=_int("MAX_REQUEST_BYTES", 1_000_000),
         rate_limit_messages=_int("RATE_LIMIT_MESSAGES", 30),
         rate_limit_window_s=_float("RATE_LIMIT_WINDOW_S", 60.0),
+        admission_max_wait_s=_float("ADMISSION_MAX_WAIT_S", 10.0),
+        admission_retry_after_s=_int("ADMISSION_RETRY_AFTER_S", 60),
         onestop_url=os.environ.get("ONESTOP_URL")
         or f"http://127.0.0.1:{_int('ONESTOP_SANDBOX_PORT', 5070)}",
         onestop_token=_onestop_secret("ONESTOP_TOKEN", "sandbox-token"),

@@ -157,31 +157,48 @@ class Stack:
         self.log.close()
 
 
+BUSY_PAUSE_S = 10.0  # a citizen told "busy, try again in a minute" waits, then sends it again
+
+
 async def run_level(url: str, citizens: int, seconds: float, seed: int) -> Dict[str, float]:
+    """Citizens who send their next message as soon as the answer arrives. Counted apart:
+    `timeouts` (no answer within the client's 60 s), `busy` (told at once that the assistant
+    is busy: 503 with Retry-After, the message is sent again after BUSY_PAUSE_S) and `errors`
+    (anything else that is not an answer)."""
     latencies: List[float] = []
-    errors = 0
+    counts = {"errors": 0, "timeouts": 0, "busy": 0}
     deadline = time.monotonic() + seconds
 
     async def citizen(index: int, session: aiohttp.ClientSession) -> None:
-        nonlocal errors
         rng = random.Random(seed * 1000 + index)
         turn = 0
         while time.monotonic() < deadline:
             sender = f"bench-{seed}-{index}-{turn}"
             turn += 1
             for text in conversation(rng):
+                while time.monotonic() < deadline:
+                    started = time.perf_counter()
+                    try:
+                        async with session.post(url, json={"sender": sender, "message": text},
+                                                timeout=aiohttp.ClientTimeout(total=60)) as reply:
+                            body = await reply.json(content_type=None)
+                            status = reply.status
+                    except asyncio.TimeoutError:
+                        counts["timeouts"] += 1
+                        break
+                    except (aiohttp.ClientError, ValueError):
+                        counts["errors"] += 1
+                        break
+                    if status == 503 and reply.headers.get("Retry-After"):
+                        counts["busy"] += 1
+                        await asyncio.sleep(BUSY_PAUSE_S)
+                        continue
+                    if status != 200 or not body:
+                        counts["errors"] += 1
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    break
                 if time.monotonic() >= deadline:
                     return
-                started = time.perf_counter()
-                try:
-                    async with session.post(url, json={"sender": sender, "message": text},
-                                            timeout=aiohttp.ClientTimeout(total=60)) as reply:
-                        body = await reply.json(content_type=None)
-                        if reply.status != 200 or not body:
-                            errors += 1
-                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-                    errors += 1
-                latencies.append((time.perf_counter() - started) * 1000)
 
     started = time.monotonic()
     connector = aiohttp.TCPConnector(limit=citizens + 5)
@@ -193,7 +210,7 @@ async def run_level(url: str, citizens: int, seconds: float, seed: int) -> Dict[
     def pct(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))], 1)
 
-    return {"citizens": citizens, "messages": len(latencies), "errors": errors,
+    return {"citizens": citizens, "messages": len(latencies), **counts,
             "messages_per_s": round(len(latencies) / elapsed, 1),
             "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
             "mean_ms": round(statistics.fmean(ordered), 1)}

@@ -4,8 +4,9 @@
 
 Starts the production profile scaled out (bot.run with RASA_SERVERS/ACTION_SERVERS behind
 nginx) on this machine's PostgreSQL, Redis and RabbitMQ, in databases and a queue of its own,
-drives the citizens of scripts/bench.py through nginx, and reports the error rate, latency
-percentiles per minute, the resident memory of every process at the start and the end
+drives the citizens of scripts/bench.py through nginx, and reports the error rate, client
+timeouts (no answer within 60 s; target 0) and messages told "busy" at once (admission control)
+apart, latency percentiles per minute, the resident memory of every process at the start and the end
 (growth), and every tracker event against the analytics' copies at the end. Results:
 results/soak.json. Not part of `make test`.
 """
@@ -106,6 +107,9 @@ def main() -> int:
         errors = sum(s["errors"] for s in slices)
         report["messages"], report["errors"] = messages, errors
         report["error_rate"] = round(errors / max(messages, 1), 5)
+        # Target 0: a citizen left a minute without an answer. "Busy" citizens were told at once.
+        report["client_timeouts"] = sum(s["timeouts"] for s in slices)
+        report["told_busy"] = sum(s["busy"] for s in slices)
         report["p95_ms_worst_minute"] = max(s["p95_ms"] for s in slices)
         report["rss_growth_mb"] = {name: round(report["rss_mb_end"].get(name, 0) - value, 1)
                                    for name, value in report["rss_mb_start"].items()}

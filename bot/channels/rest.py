@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -13,17 +12,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import rasa_speedups
-from bot.channels.ratelimit import Verdict, limiter
+from bot.channels.delivery import Incoming, Outcome, deliver
 from bot.config import load_settings
-from bot.nlu.lexicon import read_yaml
-from bot.sanitise import clean_message
 
 logger = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=1)
-def channel_texts() -> Dict[str, str]:
-    return dict(read_yaml(load_settings().data_dir / "texts" / "channels.yml")["messages"])
 
 
 class CitizenRestInput(RestInput):
@@ -69,31 +61,20 @@ class CitizenRestInput(RestInput):
                 return response.json({"error": "'message' must be a string"}, status=400)
             metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
 
-            verdict = limiter().check(self.name(), str(sender))
-            if verdict is not Verdict.ALLOW:  # never reaches Rasa: nothing of it is stored
-                notice = [{"recipient_id": str(sender), "text": channel_texts()["rate_limited"]}]
-                return response.json(notice if verdict is Verdict.TELL else [], status=429)
             collector = CollectingOutputChannel()
-            text = clean_message(raw, load_settings().max_message_chars)
-            try:
-                await on_new_message(
-                    UserMessage(
-                        text,
-                        collector,
-                        str(sender)[:128],
-                        input_channel=self._input_channel(body),
-                        metadata=metadata,
-                    )
-                )
-            except Exception:
-                logger.exception("rest: message from a citizen could not be handled")
-                return response.json(
-                    [{"recipient_id": str(sender), "text": channel_texts()["technical_error"]}]
-                )
-            if not collector.messages:
-                collector.messages.append(
-                    {"recipient_id": str(sender), "text": channel_texts()["no_answer"]}
-                )
+            recipient = str(sender)
+
+            async def tell(text: str) -> None:
+                collector.messages.append({"recipient_id": recipient, "text": text})
+
+            outcome = await deliver(Incoming(self.name(), recipient[:128], raw, collector, tell,
+                                            lambda: bool(collector.messages), metadata,
+                                            input_channel=self._input_channel(body)), on_new_message)
+            if outcome in (Outcome.RATE_LIMITED, Outcome.DROPPED):
+                return response.json(collector.messages, status=429)
+            if outcome is Outcome.BUSY:
+                return response.json(collector.messages, status=503,
+                                     headers={"Retry-After": str(load_settings().admission_retry_after_s)})
             return response.json(collector.messages)
 
         return hook

@@ -27,10 +27,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
-from bot.channels.ratelimit import Verdict, limiter
-from bot.channels.rest import channel_texts
+from bot.channels.delivery import Incoming, deliver
 from bot.config import load_settings
-from bot.sanitise import clean_message
 
 logger = logging.getLogger(__name__)
 
@@ -120,15 +118,19 @@ class CitizenSocketIOInput(SocketIOInput):
                 logger.info("socketio: a message whose metadata is not a JSON object dropped")
                 return
         assert self.sio is not None
-        output = SocketIOOutput(self.sio, self.bot_message_evt)
-        verdict = limiter().check(self.name(), sender)
-        if verdict is not Verdict.ALLOW:  # never reaches Rasa; told once per window
-            if verdict is Verdict.TELL:
-                await output.send_text_message(sender, channel_texts()["rate_limited"])
-            return
-        text = clean_message(data["message"], load_settings().max_message_chars)
-        try:
-            await on_new_message(UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata))
-        except Exception:
-            logger.exception("socketio: message from a citizen could not be handled")
-            await output.send_text_message(sender, channel_texts()["technical_error"])
+        output = CountingSocketIOOutput(self.sio, self.bot_message_evt)
+        await deliver(Incoming(self.name(), sender, data["message"], output,
+                              lambda text: output.send_text_message(sender, text),
+                              lambda: output.responses > 0, metadata), on_new_message)
+
+
+class CountingSocketIOOutput(SocketIOOutput):
+    """Rasa's output, counting what it said (so a silent turn gets the no-answer notice)."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: Text) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.responses = 0
+
+    async def _send_message(self, socket_id: Text, response: Any) -> None:
+        self.responses += 1
+        await super()._send_message(socket_id, response)

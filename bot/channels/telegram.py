@@ -12,17 +12,11 @@ whose fields have types the Bot API never sends (PTB does not check them) is ref
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import hmac
 import logging
 import re
-import sqlite3
-import time
 import weakref
-from collections import OrderedDict
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional, Set, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -44,22 +38,19 @@ from telegram.ext import AIORateLimiter, ExtBot, Updater
 
 from bot.channels.dedupe import seen_events
 from bot.channels.messages import Button, Message, from_rasa, split_text
-from bot.channels.ratelimit import Verdict, limiter
-from bot.channels.rest import channel_texts
+from bot.channels.telegram_buttons import (BUTTON_STORE, CALLBACK_DATA_LIMIT, KEY_PREFIX,  # noqa: F401
+                                           ButtonPayloads, button_store, key_for)
+from bot.channels.delivery import Incoming, deliver
 from bot.config import Settings, load_settings
 from bot.nlu.lexicon import read_yaml
-from bot.sanitise import clean_message
 
 logger = logging.getLogger(__name__)
 
 TEXT_LIMIT = 4096            # characters of one message
-CALLBACK_DATA_LIMIT = 64     # bytes of an inline button's callback_data
-KEY_PREFIX = "p:"            # callback_data that stands for a longer payload
 ALLOWED_UPDATES = ("message", "callback_query")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SECRET_FORMAT = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
 POLL_TIMEOUT_S = 25
-BUTTON_STORE = "telegram-buttons.sqlite3"
 START_PAYLOAD = "/greet"
 MAX_CONCURRENT_UPDATES = 32
 READY_WAIT_S = 15.0
@@ -76,111 +67,6 @@ def _redact(error: BaseException, token: str) -> str:
     name, message = type(error).__name__, str(error)
     text = message if message.startswith(name) else f"{name}: {message}"
     return text.replace(token, "<token>") if token else text
-
-
-# ---------------------------------------------------------------------------------------
-# Button payloads ↔ callback_data
-
-
-def key_for(payload: str) -> str:
-    """The short callback_data of a payload: the same payload always gets the same key."""
-    digest = hashlib.sha256(payload.encode("utf-8")).digest()
-    return KEY_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")[:22]
-
-
-class ButtonPayloads:
-    """Maps payloads too long for callback_data to short keys, and back.
-
-    Keys are derived from the payload, and the map is kept in SQLite under the var
-    directory, so a button sent before a restart still works after it. Memory holds
-    at most `capacity` entries; the file at most `max_stored` (least recently sent go first).
-    """
-
-    def __init__(self, path: Optional[Path], capacity: int = 5000, max_stored: int = 100_000) -> None:
-        self.path = path
-        self.capacity = capacity
-        self.max_stored = max_stored
-        self._memory: "OrderedDict[str, str]" = OrderedDict()
-        self._db: Optional[sqlite3.Connection] = None
-        self._writes = 0
-
-    @staticmethod
-    def fits(payload: str) -> bool:
-        size = len(payload.encode("utf-8"))
-        return 1 <= size <= CALLBACK_DATA_LIMIT and not payload.startswith(KEY_PREFIX)
-
-    def callback_data(self, payload: str) -> str:
-        if self.fits(payload):
-            return payload
-        key = key_for(payload)
-        if key in self._memory:
-            self._memory.move_to_end(key)
-        else:
-            self._remember(key, payload)
-            self._store(key, payload)
-        return key
-
-    def payload(self, data: str) -> Optional[str]:
-        """The payload of a pressed button; None when a key is unknown (for instance pruned)."""
-        if not data.startswith(KEY_PREFIX):
-            return data
-        if data in self._memory:
-            self._memory.move_to_end(data)
-            return self._memory[data]
-        found = self._load(data)
-        if found is not None:
-            self._remember(data, found)
-        return found
-
-    def _remember(self, key: str, payload: str) -> None:
-        self._memory[key] = payload
-        self._memory.move_to_end(key)
-        while len(self._memory) > self.capacity:
-            self._memory.popitem(last=False)
-
-    def _connection(self) -> Optional[sqlite3.Connection]:
-        if self.path is None:
-            return None
-        if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), timeout=2, check_same_thread=False)
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS button_payloads ("
-                " key TEXT PRIMARY KEY, payload TEXT NOT NULL, sent_at REAL NOT NULL)"
-            )
-            self._db.commit()
-        return self._db
-
-    def _store(self, key: str, payload: str) -> None:
-        try:
-            db = self._connection()
-            if db is None:
-                return
-            db.execute(
-                "INSERT OR REPLACE INTO button_payloads (key, payload, sent_at) VALUES (?, ?, ?)",
-                (key, payload, time.time()),
-            )
-            self._writes += 1
-            if self._writes % 1000 == 0:
-                db.execute(
-                    "DELETE FROM button_payloads WHERE key NOT IN"
-                    " (SELECT key FROM button_payloads ORDER BY sent_at DESC LIMIT ?)",
-                    (self.max_stored,),
-                )
-            db.commit()
-        except sqlite3.Error as error:
-            logger.warning("telegram: button payload not stored, it works until a restart: %s", error)
-
-    def _load(self, key: str) -> Optional[str]:
-        try:
-            db = self._connection()
-            if db is None:
-                return None
-            row = db.execute("SELECT payload FROM button_payloads WHERE key = ?", (key,)).fetchone()
-        except sqlite3.Error as error:
-            logger.warning("telegram: button payloads could not be read: %s", error)
-            return None
-        return row[0] if row else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -355,7 +241,7 @@ class TelegramInput(InputChannel):
             base_url=settings.telegram_api_url,
             rate_limiter=AIORateLimiter(max_retries=3),
         )
-        self.payloads = ButtonPayloads(settings.var_dir / BUTTON_STORE)
+        self.payloads = ButtonPayloads(button_store(settings))
         self.ready = asyncio.Event()
         self._updater: Optional[Updater] = None
         self._starter: Optional[asyncio.Task] = None
@@ -556,7 +442,7 @@ class TelegramInput(InputChannel):
         if text.startswith("/"):
             command = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
             if command == "start":
-                await self._to_rasa(chat_id, START_PAYLOAD, output)
+                await self._to_rasa(chat_id, START_PAYLOAD, output, clean=False)
                 return
             if command == "help":
                 await output.send_text_message(str(chat_id), messages["help"])
@@ -566,7 +452,7 @@ class TelegramInput(InputChannel):
             if not text.strip():
                 await output.send_text_message(str(chat_id), messages["help"])
                 return
-        await self._to_rasa(chat_id, clean_message(text, self.settings.max_message_chars), output)
+        await self._to_rasa(chat_id, text, output)
 
     async def _on_button(self, chat_id: int, query: CallbackQuery) -> None:
         output = self._output()
@@ -575,22 +461,11 @@ class TelegramInput(InputChannel):
         if not payload:
             await output.send_text_message(str(chat_id), telegram_texts()["messages"]["button_expired"])
             return
-        await self._to_rasa(chat_id, payload, output)
+        await self._to_rasa(chat_id, payload, output, clean=False)
 
-    async def _to_rasa(self, chat_id: int, text: str, output: TelegramOutput) -> None:
+    async def _to_rasa(self, chat_id: int, text: str, output: TelegramOutput, clean: bool = True) -> None:
         assert self._on_new_message is not None
-        verdict = limiter().check(self.name(), str(chat_id))
-        if verdict is not Verdict.ALLOW:  # never reaches Rasa; told once per window
-            if verdict is Verdict.TELL:
-                await output.send_text_message(str(chat_id), channel_texts()["rate_limited"])
-            return
-        try:
-            await self._on_new_message(
-                UserMessage(text, output, sender_id=str(chat_id), input_channel=self.name())
-            )
-        except Exception:
-            logger.exception("telegram: message from a citizen could not be handled")
-            await output.send_text_message(str(chat_id), channel_texts()["technical_error"])
-            return
-        if output.responses == 0:  # as on the REST channel, a citizen is never left without an answer
-            await output.send_text_message(str(chat_id), channel_texts()["no_answer"])
+        recipient = str(chat_id)
+        await deliver(Incoming(self.name(), recipient, text, output,
+                              lambda notice: output.send_text_message(recipient, notice),
+                              lambda: output.responses > 0, clean=clean), self._on_new_message)

@@ -29,12 +29,10 @@ from sanic.response import HTTPResponse
 
 from bot.channels.dedupe import SEEN_TTL_S, SeenEvents, seen_events
 from bot.channels.messages import Button, Message, from_rasa, split_text
-from bot.channels.ratelimit import Verdict, limiter
-from bot.channels.rest import channel_texts
-from bot.channels.zalo_tokens import TokenRefreshError, TokenStore, ZaloTokens
+from bot.channels.delivery import Incoming, deliver
+from bot.channels.zalo_tokens import TokenRefreshError, ZaloTokens, token_store
 from bot.config import load_settings
 from bot.nlu.lexicon import read_yaml
-from bot.sanitise import clean_message
 
 logger = logging.getLogger(__name__)
 
@@ -297,21 +295,18 @@ class ZaloInput(InputChannel):
         zalo_texts()  # a broken data file stops the start, not the first image a citizen sends
         tokens = ZaloTokens(
             app_id=settings.zalo_app_id, app_secret=settings.zalo_app_secret,
-            oauth_url=settings.zalo_oauth_url, store=TokenStore(settings.var_dir / "zalo-tokens.json"),
+            oauth_url=settings.zalo_oauth_url, store=token_store(settings),
             access_token=settings.zalo_access_token, refresh_token=settings.zalo_refresh_token,
         )
         return cls(app_id=settings.zalo_app_id, oa_secret_key=settings.zalo_oa_secret_key,
                    api=ZaloApi(settings.zalo_api_url, tokens),
-                   seen=seen_events(settings, cls.name(), local_file=SEEN_EVENTS_FILE),
-                   max_message_chars=settings.max_message_chars)
+                   seen=seen_events(settings, cls.name(), local_file=SEEN_EVENTS_FILE))
 
-    def __init__(self, *, app_id: str, oa_secret_key: str, api: ZaloApi, seen: SeenEvents,
-                 max_message_chars: int = 4000) -> None:
+    def __init__(self, *, app_id: str, oa_secret_key: str, api: ZaloApi, seen: SeenEvents) -> None:
         self.app_id = app_id
         self.oa_secret_key = oa_secret_key
         self.api = api
         self.seen = seen
-        self.max_message_chars = max_message_chars
         self._tasks: Set[asyncio.Task] = set()
 
     def get_output_channel(self) -> Optional[OutputChannel]:
@@ -385,31 +380,20 @@ class ZaloInput(InputChannel):
             if name == "user_send_text":
                 message = event.get("message") if isinstance(event.get("message"), dict) else {}
                 raw = message.get("text")
-                text = clean_message(raw if isinstance(raw, str) else "", self.max_message_chars)
-                await self._ask_assistant(text, user_id, message.get("msg_id"), on_new_message)
+                await self._ask_assistant(raw if isinstance(raw, str) else "", user_id, message.get("msg_id"),
+                                          on_new_message)
             elif name == "follow":
-                await self._ask_assistant("/greet", user_id, None, on_new_message)
+                await self._ask_assistant("/greet", user_id, None, on_new_message, clean=False)
             else:  # an image, file, sticker, GIF, voice message, location...
                 await ZaloOutput(self.api).send_text_message(user_id, zalo_texts()["text_only"])
         except Exception:
             logger.exception("zalo: event %s could not be handled", name)
 
     async def _ask_assistant(self, text: str, user_id: str, msg_id: Any,
-                             on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+                             on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                             clean: bool = True) -> None:
         output = ZaloOutput(self.api)
-        verdict = limiter().check(self.name(), user_id)
-        if verdict is not Verdict.ALLOW:  # never reaches Rasa; told once per window
-            if verdict is Verdict.TELL:
-                await output.send_text_message(user_id, channel_texts()["rate_limited"])
-            return
-        try:
-            await on_new_message(UserMessage(
-                text, output, user_id, input_channel=self.name(),
-                message_id=str(msg_id) if _safe_id(msg_id) else None,
-            ))
-        except Exception:
-            logger.exception("zalo: message from a citizen could not be handled")
-            await output.send_text_message(user_id, channel_texts()["technical_error"])
-            return
-        if output.responses == 0:
-            await output.send_text_message(user_id, channel_texts()["no_answer"])
+        await deliver(Incoming(self.name(), user_id, text, output,
+                              lambda notice: output.send_text_message(user_id, notice),
+                              lambda: output.responses > 0, clean=clean,
+                              message_id=str(msg_id) if _safe_id(msg_id) else None), on_new_message)

@@ -2,15 +2,18 @@
 
 A Zalo access token lives 25 h; the refresh token that renews it lives 3 months and works
 exactly once. Losing the new pair (a crash between the refresh and the write) or using the
-old refresh token twice locks the OA out until an operator authorises the app again, so:
-the pair is written to a temporary file and swapped in with `os.replace`, and refreshes
-are serialised by an asyncio lock (one process) and a file lock (several processes).
+old refresh token twice locks the OA out until an operator authorises the app again, so the
+pair is replaced atomically and refreshes are serialised: an asyncio lock in one process, and
+across processes a file lock on the pair's file under var/ (embedded default) or, when several
+servers share the pair, a PostgreSQL advisory lock on its row in the assistant's database
+(production profile).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import fcntl
 import hashlib
 import json
@@ -19,9 +22,16 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Dict, Optional
+from typing import Any, AsyncIterator, Dict, Optional, Union
 
 import aiohttp
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import Settings
+from bot.store.models import zalo_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -96,10 +106,72 @@ class TokenStore:
             os.close(fd)  # closing releases the lock
 
 
+class DatabaseTokenStore:
+    """The pair in the assistant's database (production: PostgreSQL), shared by every Rasa
+    server; refreshes are serialised by a PostgreSQL advisory lock, which a server that dies
+    holding it releases with its connection."""
+
+    LOCK_KEY = 0x5A41_4C4F  # "ZALO": the advisory lock's number
+
+    def __init__(self, engine: Engine, name: str = "oa") -> None:
+        if engine.dialect.name != "postgresql":
+            raise ValueError("the shared Zalo token store needs PostgreSQL (the production profile)")
+        self.engine = engine
+        self.name = name
+
+    def load(self) -> Optional[Dict[str, Any]]:
+        try:
+            with self.engine.connect() as connection:
+                raw = connection.execute(select(zalo_tokens.c.record).where(zalo_tokens.c.name == self.name)).scalar()
+        except SQLAlchemyError as error:
+            logger.error("zalo: token store unreadable (%s); using the tokens in memory", type(error).__name__)
+            return None
+        try:
+            record = json.loads(raw) if raw else None
+        except ValueError:
+            return None
+        if not isinstance(record, dict) or not isinstance(record.get("refresh_token"), str):
+            return None
+        return record
+
+    def save(self, record: Dict[str, Any]) -> None:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        statement = insert(zalo_tokens).values(name=self.name, record=json.dumps(record), updated_at=now)
+        with self.engine.begin() as connection:
+            connection.execute(statement.on_conflict_do_update(
+                index_elements=["name"], set_={"record": statement.excluded.record, "updated_at": now}))
+
+    @contextlib.asynccontextmanager
+    async def locked(self) -> AsyncIterator[None]:
+        """Exclusive across every server; polls instead of blocking the event loop."""
+        connection = await asyncio.to_thread(self.engine.connect)
+        try:
+            while not await asyncio.to_thread(lambda: connection.execute(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": self.LOCK_KEY}).scalar()):
+                await asyncio.sleep(0.05)
+            try:
+                yield
+            finally:
+                await asyncio.to_thread(lambda: connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": self.LOCK_KEY}))
+        finally:
+            await asyncio.to_thread(connection.close)
+
+
+def token_store(settings: Settings) -> Union[TokenStore, DatabaseTokenStore]:
+    """Production: the assistant's database, shared by every server; embedded: a file in var/."""
+    if settings.production:
+        from bot.store.db import engine_for
+
+        return DatabaseTokenStore(engine_for(settings.app_db_url))
+    return TokenStore(settings.var_dir / "zalo-tokens.json")
+
+
 class ZaloTokens:
     """Hands out a valid access token; refreshes before expiry and when Zalo refuses one."""
 
-    def __init__(self, *, app_id: str, app_secret: str, oauth_url: str, store: TokenStore,
+    def __init__(self, *, app_id: str, app_secret: str, oauth_url: str,
+                 store: Union[TokenStore, DatabaseTokenStore],
                  access_token: str, refresh_token: str) -> None:
         self._app_id = app_id
         self._app_secret = app_secret

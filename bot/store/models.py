@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table,
+from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
                         UniqueConstraint)
 
 metadata = MetaData()
@@ -93,3 +93,20 @@ answer_ratings = Table(
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
+# Channel state that every Rasa server of a deployment must share (production: PostgreSQL).
+# Telegram buttons whose payload is too long for callback_data, by their short key.
+telegram_buttons = Table(
+    "telegram_buttons", metadata,
+    Column("key", String(32), primary_key=True),
+    Column("payload", Text, nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Index("ix_telegram_buttons_sent_at", "sent_at"),
+)
+
+# The Zalo OA's token pair (JSON), replaced in one transaction; a refresh token works once.
+zalo_tokens = Table(
+    "zalo_tokens", metadata,
+    Column("name", String(32), primary_key=True),
+    Column("record", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

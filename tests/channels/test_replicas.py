@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import (Assistant, delete_rabbitmq_queue, free_port, free_port_block,
                             temporary_postgres_database, wait_for_rasa)
-from tests.fakes.telegram_api import FakeTelegramApi, text_update
+from tests.fakes.telegram_api import FakeTelegramApi, callback_update, text_update
 from tests.fakes.zalo_api import FakeZaloApi, signed_event, zalo_event
 
 pytestmark = pytest.mark.integration
@@ -229,3 +229,46 @@ def test_production_keeps_the_log_of_handled_events_in_redis_not_on_the_server(r
     assert 23 * 3600 < ttl <= 24 * 3600
     assert not (replicas.assistant.var / "zalo-events.sqlite3").exists()
     replicas.zalo.wait_for(user, 1, timeout=60)
+
+
+def test_a_telegram_button_sent_by_one_server_works_when_pressed_on_the_other(replicas):
+    """Payloads over 64 bytes travel as keys; the map lives in PostgreSQL, not on a server."""
+    first, second, _ = replicas.servers
+    chat = next(_chat_ids)
+    assert to_telegram(first, update(chat, "đăng ký thường trú ở Duy Xuyên thì nộp ở đâu")) == 200
+    sent = replicas.telegram.wait_for_messages(chat, 1, timeout=60)
+    buttons = [(b["text"], b.get("callback_data", "")) for m in sent
+               for row in (m.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+    keyed = [(title, data) for title, data in buttons if data.startswith("p:")]
+    assert keyed, f"precondition: an answer with a payload over 64 bytes ({buttons})"
+    title, key = keyed[0]
+    before = len(replicas.telegram.sent_messages(chat))
+    pressed = json.dumps(callback_update(chat, key, update_id=next(_update_ids))).encode()
+    assert to_telegram(second, pressed) == 200
+    answers = quiet(lambda: [m["text"] for m in replicas.telegram.sent_messages(chat)])[before:]
+    assert answers and "gõ lại" not in " ".join(answers)  # not "this button expired, type again"
+    place = title.split(" ", 1)[-1]  # "xã Duy Nghĩa" → the commune's name is in the answer
+    assert place in " ".join(answers), answers
+    assert not (replicas.assistant.var / "telegram-buttons.sqlite3").exists()
+
+
+def test_both_servers_refresh_the_zalo_token_once_and_share_the_new_pair(replicas):
+    """An expired access token seen by both servers at once: one refresh (the refresh token
+    works once), and both go on with the new pair, kept in PostgreSQL."""
+    first, second, _ = replicas.servers
+    replicas.zalo.expire_token()
+    refreshes_before = len(replicas.zalo.refresh_attempts)
+    users = {first: f"z-token-{RUN}-a", second: f"z-token-{RUN}-b"}
+    with ThreadPoolExecutor(2) as pool:
+        assert all(r[0] == 200 for r in pool.map(lambda s: to_zalo(s, event(users[s])), (first, second)))
+    for user in users.values():
+        assert ANSWER in " ".join(m.get("text", "") for m in replicas.zalo.wait_for(user, 1, timeout=60))
+    assert len(replicas.zalo.refresh_attempts) - refreshes_before == 1
+    assert replicas.zalo.refused_refreshes == []
+    # the next message on either server uses the new token without refreshing again
+    for server in (first, second):
+        user = f"z-token-{RUN}-again-{server[-4:]}"
+        assert to_zalo(server, event(user))[0] == 200
+        replicas.zalo.wait_for(user, 1, timeout=60)
+    assert len(replicas.zalo.refresh_attempts) - refreshes_before == 1
+    assert not (replicas.assistant.var / "zalo-tokens.json").exists()
