@@ -67,13 +67,18 @@ http {{
     client_body_buffer_size 64k;
     proxy_http_version 1.1;
     proxy_read_timeout 120s;
-    # A connection that fails (a server killed, a kept-alive socket it left behind) or a server
-    # that says it is unavailable: the message is tried on the next server, POST included, as
-    # it never reached Rasa's processing. A slow answer is not retried (no second answer).
-    proxy_next_upstream error http_502 http_503 non_idempotent;
+    # A connection that fails (a server killed, a kept-alive socket it left behind): the message
+    # is tried on the next server, POST included, as it never reached Rasa's processing. A slow
+    # answer is not retried (no second answer). A 503 is a server's own answer (admission
+    # control's "busy") and goes to the citizen as it is: counted as a failed attempt, it
+    # marked both servers down for 10 s and nginx refused everybody ("no live upstreams").
+    proxy_next_upstream error http_502 non_idempotent;
+    # No connection kept to a Rasa server: with kept-alive connections, a burst of 200 citizens
+    # left a hundred of its first messages unanswered on them (nginx waited for proxy_read_timeout;
+    # the server never handled it; Sanic 21.12, Rasa's pin). One connection per message, and a
+    # listen backlog large enough for the burst (bot/run.py, SANIC_BACKLOG).
     upstream rasa {{
 {rasa}
-        keepalive 32;
     }}
     upstream rasa_sticky {{
         ip_hash;
@@ -81,19 +86,21 @@ http {{
     }}
     upstream actions {{
 {actions}
-        keepalive 32;
+        keepalive 512;
+        keepalive_requests 100000;
+        keepalive_timeout 2s;  # closed before Sanic's own 5 s idle timeout could race a request
     }}
     server {{
-        listen {settings.rasa_port};
+        listen {settings.rasa_port} backlog=1024;
         location = /nginx-health {{ return 200 "ok"; }}
         # A message in flight on a server that died, or no server up: the citizen's channel
         # still gets a JSON answer in its format, with the text of data/texts/channels.yml.
+        # A 503 of a Rasa server is its own answer (admission control: "busy", Retry-After).
         location = /webhooks/rest/webhook {{
             proxy_pass http://rasa;
-            proxy_set_header Connection "";
             proxy_set_header Host $host;
             proxy_intercept_errors on;
-            error_page 502 503 504 = @unavailable;
+            error_page 502 504 = @unavailable;
         }}
         location @unavailable {{
             default_type application/json;
@@ -107,7 +114,6 @@ http {{
         }}
         location / {{
             proxy_pass http://rasa;
-            proxy_set_header Connection "";
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         }}

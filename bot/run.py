@@ -31,6 +31,7 @@ STARTUP_TIMEOUT_S = 300
 STOP_GRACE_S = 10
 RESTARTS_ALLOWED = 5          # a child that dies is started again, up to this many times
 RESTART_WINDOW_S = 300        # within this window; beyond, everything stops
+LISTEN_BACKLOG = 1024         # connections a Rasa server keeps waiting while its event loop is busy
 
 
 def port_in_use(port: int) -> bool:
@@ -167,7 +168,11 @@ def rasa_server(settings: Settings, model: Path, port: Optional[int] = None, nam
         port=port,
         # Sanic reads SANIC_* variables: the body size limit of every channel and of the API.
         # Not for the action server, whose requests carry the whole conversation.
-        env={"SANIC_REQUEST_MAX_SIZE": str(settings.max_request_bytes)},
+        # Rasa reads SANIC_BACKLOG: with its default of 100 pending connections, a busy server
+        # (the event loop accepts between messages) let the kernel drop SYNs, and those clients
+        # waited for TCP's retransmissions, 30 to 120 s (the soak's timeouts; `netstat -s`:
+        # "SYNs to LISTEN sockets dropped").
+        env={"SANIC_REQUEST_MAX_SIZE": str(settings.max_request_bytes), "SANIC_BACKLOG": str(LISTEN_BACKLOG)},
     )
 
 

@@ -229,3 +229,64 @@ def test_a_widget_conversation_gets_its_notification_whichever_server_sends_it(s
         assert "000.00.24.H47-261120-0001" in texts and "Đã xử lý xong" in texts, received
     finally:
         client.disconnect()
+
+
+def test_a_busy_answer_of_every_server_reaches_the_citizen_as_it_is(tmp_path, monkeypatch):
+    """Admission control's 503 (Retry-After, the "busy" text) is not replaced by the balancer's
+    "unavailable" page, and does not mark the server down: every busy answer reaches its citizen."""
+    import subprocess
+    import threading
+    import urllib.error
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bot import balancer
+    from bot.channels.delivery import channel_texts
+    from bot.config import load_settings
+
+    busy = json.dumps([{"recipient_id": "s", "text": channel_texts()["busy"]}], ensure_ascii=False).encode()
+    asked: List[int] = []
+
+    class Busy(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            asked.append(self.server.server_address[1])
+            self.send_response(503)
+            self.send_header("Retry-After", "60")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(busy)))
+            self.end_headers()
+            self.wfile.write(busy)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    base = free_port_block()
+    servers = [ThreadingHTTPServer(("127.0.0.1", base + i), Busy) for i in range(2)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    rasa_port, actions_port = free_port(), free_port()
+    for name, value in {"RASA_PORT": str(rasa_port), "ACTIONS_PORT": str(actions_port),
+                        "RASA_SERVERS": "2", "ACTION_SERVERS": "2", "REPLICA_PORT_BASE": str(base)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("bot.config.VAR", tmp_path)
+    nginx = subprocess.Popen([balancer.nginx_binary(), "-c", str(balancer.write_nginx_config(load_settings())),
+                              "-g", "daemon off;"], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not port_in_use(rasa_port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        request = urllib.request.Request(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook",
+                                         data=json.dumps({"sender": "s", "message": "xin chào"}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        for _ in range(6):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=10)
+            assert refused.value.code == 503 and refused.value.headers["Retry-After"] == "60"
+            assert json.loads(refused.value.read())[0]["text"] == channel_texts()["busy"]
+        assert sorted(set(asked)) == [base, base + 1] and len(asked) == 6  # neither was taken out
+    finally:
+        nginx.terminate()
+        nginx.wait(10)
+        for server in servers:
+            server.shutdown()
