@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 
 RETRY_S = 1.0
 CLOSE_WAIT_S = 10.0
-AMQP_TIMEOUT_S = 10.0
+AMQP_TIMEOUT_S = 30.0   # a busy Rasa server's loop may take seconds to run each step of a call
+MAX_BATCH = 500         # events per message: a batch of thousands timed out, and grew with every retry
 
 
 class BatchingPikaEventBroker(PikaEventBroker):
@@ -115,12 +116,12 @@ class BatchingPikaEventBroker(PikaEventBroker):
                 try:
                     await self._open()
                 except Exception as error:  # noqa: BLE001 - RabbitMQ away: keep everything, try again
-                    logger.warning("RabbitMQ does not answer (%s); %d events wait", error.__class__.__name__,
-                                   len(self._buffer))
+                    logger.warning("RabbitMQ does not answer (%s: %s); %d events wait", error.__class__.__name__,
+                                   str(error)[:200], len(self._buffer))
                     await asyncio.sleep(RETRY_S)
                     continue
             assert self._exchange is not None
-            batch, self._buffer = self._buffer, []
+            batch, self._buffer = self._buffer[:MAX_BATCH], self._buffer[MAX_BATCH:]
             try:
                 await asyncio.wait_for(self._exchange.publish(
                     aio_pika.Message(json.dumps(batch).encode("utf-8"), app_id=self.rasa_environment,
