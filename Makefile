@@ -18,13 +18,13 @@ export PYTHONWARNINGS := ignore
 export ACTIONS_PORT ?= 5055
 export RASA_PORT ?= 5005
 
-.PHONY: help install train run run-prod migrate nginx soak shell test eval validate unit core nlu-check lock clean measure browser bench staff-user
+.PHONY: help install train run run-prod migrate nginx soak shell test eval validate unit core nlu-check lock clean measure browser bench staff-user converse
 
 help:
 	@echo "make run    install, train if needed, start the assistant (Ctrl-C stops it)"
 	@echo "make run-prod  the same on PostgreSQL, Redis and RabbitMQ (README, Production)"
 	@echo "make test   install, validate data, train if needed, run every test"
-	@echo "make train | eval | shell | measure | bench | soak | migrate | staff-user NAME=.. ROLE=.. | lock | clean"
+	@echo "make train | eval | converse | shell | measure | bench | soak | migrate | staff-user NAME=.. ROLE=.. | lock | clean"
 
 $(PY):
 	@if ! python3.10 --version >/dev/null 2>&1; then \
@@ -103,6 +103,11 @@ nginx:
 	fi
 
 test: validate train browser nginx unit core nlu-check
+
+# The blind conversation set against a fresh assistant: task success per group, every failure
+# shown (results/converse.json). `make test` runs it too (tests/conversations/).
+converse: install train
+	$(PY) -m tests.conversations.runner --show
 
 # The project pipeline against Rasa's stock one, trained on the same data (slow: DIET).
 eval: install train
