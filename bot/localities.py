@@ -31,12 +31,17 @@ class Localities:
             for entry in read_yaml(file).get("localities") or []:
                 self.records[entry["id"]] = entry
         self.by_key: Dict[Tuple[str, ...], Set[str]] = {}
+        self.by_spelling: Dict[Tuple[str, ...], Set[str]] = {}
         for record in self.records.values():
             for surface in [record["name"], *(record.get("aliases") or [])]:
                 self.by_key.setdefault(self._key(str(surface)), set()).add(record["id"])
+                self.by_spelling.setdefault(self._spelt(str(surface)), set()).add(record["id"])
 
     def _key(self, text: str) -> Tuple[str, ...]:
         return tuple(_SYLLABLE.findall(fold(normalise(text, self.teencode).text)))
+
+    def _spelt(self, text: str) -> Tuple[str, ...]:
+        return tuple(_SYLLABLE.findall(normalise(text, self.teencode).text.lower()))
 
     def unit(self, unit_id: str) -> dict:
         return self.records[unit_id]
@@ -45,7 +50,15 @@ class Localities:
         return (record["id"],) if record["kind"] == "unit" else tuple(record.get("new_units") or ())
 
     def resolve(self, named: str) -> PlaceResolution:
-        ids = {named} if named in self.records else self.by_key.get(self._key(named), set())
+        """A name typed with accents is matched as spelt ("Tam Thanh" is not "Tam Thành");
+        one typed without any is matched without them."""
+        spelt = self._spelt(named)
+        if named in self.records:
+            ids = {named}
+        elif spelt != self._key(named):
+            ids = self.by_spelling.get(spelt, set())
+        else:
+            ids = self.by_key.get(self._key(named), set())
         if not ids:
             return PlaceResolution("unknown", named=named)
         records = tuple(self.records[i] for i in sorted(ids))

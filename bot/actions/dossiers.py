@@ -14,14 +14,16 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot import knowledge, services
 from bot.actions import lookup_lockout
+from bot.actions.steering import steering
 from bot.actions.texts import contact_values
 from bot.config import load_settings
+from bot.nlu.text import fold
 from bot.nlu.values import dossier_code, phone_number
 from bot.onestop.client import (DossierFound, DossierNotFound, LookupLocked, OneStopUnavailable,
                                 RequestRejected, VerificationFailed)
@@ -50,74 +52,200 @@ def utter_refusal(dispatcher: CollectingDispatcher, refusal: lookup_lockout.Refu
                              **contact_values(knowledge.province()))
 
 
+def failed(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, response: str) -> Dict[Text, Any]:
+    """Say what is wrong; from the second failure on, also how to leave or get a person."""
+    dispatcher.utter_message(response=response)
+    retries = int(tracker.get_slot("retry_count") or 0) + 1
+    if retries >= 2:
+        dispatcher.utter_message(response="utter_form_way_out", **contact_values(knowledge.province()))
+    return {slot: None, "retry_count": retries}
+
+
 def utter_unavailable(dispatcher: CollectingDispatcher, error: OneStopUnavailable) -> None:
     logger.warning("one-stop system unavailable: %s", error)
     dispatcher.utter_message(response=f"utter_onestop_{error.kind}", **contact_values(knowledge.province()))
 
 
 class ValidateDossierStatusForm(FormValidationAction):
+    """The dossier code, then a verification value. A way out (a stop word, a question, a
+    request for a person) fills nothing, so the rules answer it; "tôi không nhớ mã" gets where
+    to find the code; a value that fails twice offers a way out."""
+
     def name(self) -> Text:
         return "validate_dossier_status_form"
+
+    @staticmethod
+    def _requested(tracker: Tracker, slot: str) -> Optional[str]:
+        if tracker.get_slot("requested_slot") != slot:
+            return None
+        text = tracker.latest_message.get("text") or ""
+        if text.startswith("/"):
+            return None
+        lexicon = steering()
+        if any(ch.isdigit() for ch in text) or lexicon.has_no_code(text):
+            return text
+        intent = tracker.latest_message.get("intent") or {}
+        if lexicon.is_stop(text) or lexicon.is_question(text, intent.get("name"), float(intent.get("confidence") or 0)):
+            return None
+        if intent.get("name") in ("deny", "affirm", "goodbye") and float(intent.get("confidence") or 0) >= 0.5:
+            return None
+        return text
 
     async def extract_dossier_code(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != "dossier_code":
-            return {}
-        return {"dossier_code": tracker.latest_message.get("text")}
+        text = self._requested(tracker, "dossier_code")
+        return {} if text is None else {"dossier_code": text}
+
+    async def extract_verification_value(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = self._requested(tracker, "verification_value")
+        return {} if text is None else {"verification_value": text}
 
     def validate_dossier_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        canonical = dossier_code(str(value or ""))
+        text = str(value or "")
+        canonical = dossier_code(text)
         if canonical is None:
-            dispatcher.utter_message(response="utter_invalid_dossier_code")
-            return {"dossier_code": None}
+            if steering().has_no_code(text):
+                dispatcher.utter_message(response="utter_dossier_code_help", **contact_values(knowledge.province()))
+                return {"dossier_code": None, "requested_slot": None, "retry_count": 0}
+            return failed(dispatcher, tracker, "dossier_code", "utter_invalid_dossier_code")
         # A locked code or sender: said now, not after asking for a verification value in vain.
         at = db.now()
         refusal = lookup_lockout.refusal(services.app_db(), tracker.sender_id, canonical, at)
         if refusal is not None:
             utter_refusal(dispatcher, refusal, at)
-            return {"dossier_code": None, "requested_slot": None, "lookup_outcome": "locked"}
-        return {"dossier_code": canonical}
+            return {"dossier_code": None, "requested_slot": None, "lookup_outcome": "locked", "retry_count": 0}
+        return {"dossier_code": canonical, "retry_count": 0}
 
     def validate_verification_value(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         checked = verification_value(str(value or ""))
         if checked is None:
-            dispatcher.utter_message(response="utter_invalid_verification")
-        return {"verification_value": checked}
+            return failed(dispatcher, tracker, "verification_value", "utter_invalid_verification")
+        return {"verification_value": checked, "retry_count": 0}
 
 
-def describe(dossier: Dict[str, Any], today: dt.date) -> Dict[str, str]:
-    """Template values of a dossier answer."""
-    texts = dossier_texts()
+def context_of(dossier: Dict[str, Any], today: dt.date) -> Dict[str, Any]:
+    """What the conversation keeps of a verified dossier for follow-ups (never the
+    verification value, nor the applicant)."""
     status = dossier["status"]
     due = dossier.get("due_date")
-    received = dossier.get("received_at")
-    overdue = ""
-    if due and status["code"] not in (3, 7, 8, 9, 10):
-        late = (today - dt.date.fromisoformat(due[:10])).days
-        if late > 0:
-            overdue = texts["overdue"].format(days=late)
-    missing = "\n".join(texts["missing_line"].format(item=i) for i in dossier.get("missing_documents") or [])
-    return {
-        "code": dossier["code"],
-        "procedure_name": dossier["procedure_name"],
-        "status_label": status["label"],
-        "received": _date(received) or texts["no_date"],
-        "due": (_date(due) or texts["no_date"]) + overdue,
-        "agency": (dossier.get("agency") or {}).get("name") or texts["no_date"],
-        "next_step": texts["next_step"].get(status["code"], ""),
-        "missing": missing,
-    }
+    late = 0
+    if due and status["code"] not in (0, 1, 3, 7, 8, 9, 10):
+        late = max(0, (today - dt.date.fromisoformat(due[:10])).days)
+    notes = [h.get("note") for h in dossier.get("history") or [] if h.get("note")]
+    return {"code": dossier["code"], "procedure_id": dossier.get("procedure_id"),
+            "procedure_name": dossier["procedure_name"], "status": int(status["code"]),
+            "status_label": status["label"], "received": _date(dossier.get("received_at")),
+            "due": _date(due), "late_days": late, "missing": list(dossier.get("missing_documents") or []),
+            "reason": notes[-1] if status["code"] in (3, 5, 7, 8) and notes else "",
+            "continue_url": dossier.get("continue_url") or "",
+            "agency": (dossier.get("agency") or {}).get("name") or ""}
+
+
+def _lines(context: Dict[str, Any], *kinds: str) -> List[str]:
+    """The lines of an answer about the dossier, from data/texts/dossiers.yml."""
+    texts, contact = dossier_texts(), contact_values(knowledge.province())
+    values = {**contact, **context, "due": context["due"] or texts["no_date"],
+              "received": context["received"] or texts["no_date"]}
+    out: List[str] = []
+    for kind in kinds:
+        if kind == "dates" and (context["received"] or context["due"]):
+            out.append(texts["received_line"].format(**values))
+        elif kind == "when":
+            out.append((texts["due_line"] if context["due"] else texts["no_due"]).format(**values))
+        elif kind == "why" and context["status"] in (3, 5, 7, 8):
+            out.append(texts["reason_line"].format(reason=context["reason"]) if context["reason"]
+                       else texts["no_reason"].format(**values))
+        elif kind == "missing":
+            if context["missing"]:
+                out += [texts["missing_header"]] + [texts["missing_line"].format(item=i) for i in context["missing"]]
+            elif context["status"] != 5:
+                out.append(texts["no_missing"].format(**values))
+        elif kind == "link":
+            out.append(texts["continue_line"].format(url=context["continue_url"]) if context["continue_url"]
+                       else texts["no_continue"].format(**values))
+        elif kind == "late" and context["late_days"]:
+            out.append(texts["overdue_line"].format(days=context["late_days"], **contact))
+        elif kind == "next":
+            out.append(texts["next_step"].get(context["status"], ""))
+    return [line for line in out if line]
 
 
 def _date(value: Optional[str]) -> str:
     if not value:
         return ""
     return dt.date.fromisoformat(value[:10]).strftime("%d/%m/%Y")
+
+
+def utter_status(dispatcher: CollectingDispatcher, context: Dict[str, Any]) -> None:
+    """The answer to a verified lookup: status, dates, then what matters for this status (the
+    reason, the missing papers, the link to go on, the overdue days with the hotline and the
+    complaint channel), the next step, and the offer to follow it."""
+    texts = dossier_texts()
+    details = _lines(context, "dates", "why", "link" if context["status"] == 0 else "",
+                     "missing" if context["missing"] else "", "late")
+    dispatcher.utter_message(
+        response="utter_dossier_status", code=context["code"], procedure_name=context["procedure_name"],
+        status_label=context["status_label"], details="\n".join(details),
+        next_step=texts["next_step"].get(context["status"], ""),
+        buttons=[{"title": texts["subscribe_button"], "payload": "/subscribe_dossier"},
+                 {"title": texts["no_thanks_button"], "payload": "/deny"}])
+
+
+def followup_kind(text: str) -> Optional[str]:
+    said = steering().said(text)
+    for kind, phrases in dossier_texts()["followup_words"].items():
+        if said.has_any(steering().phrases(phrases)):
+            return kind
+    return None
+
+
+def answer_followup(dispatcher: CollectingDispatcher, tracker: Tracker, force: bool = False) -> bool:
+    """A follow-up about the dossier verified or created earlier in this conversation ("khi
+    nào xong vậy", "sao bị từ chối", "thiếu giấy gì", "link đâu"), answered from it. False when
+    there is none, or the message is about something else (another code, a procedure)."""
+    context = tracker.get_slot("dossier_context")
+    text = tracker.latest_message.get("text") or ""
+    if not isinstance(context, dict) or text.startswith("/") or dossier_code(text):
+        return False
+    if next(tracker.get_latest_entity_values("procedure"), None):
+        return False
+    kind = followup_kind(text)
+    if kind is None and not force:
+        return False
+    if kind is None:
+        lines = _lines(context, "dates", "why", "missing", "late", "next")
+        lines.insert(0, f"{context['code']} — {context['procedure_name']}: {context['status_label']}")
+    elif kind == "late":
+        lines = _lines(context, "when", "late") if context["late_days"] else _lines(context, "when", "next")
+    elif kind == "when":
+        lines = _lines(context, "when", "late")
+    else:
+        lines = _lines(context, kind) or _lines(context, "next")
+    dispatcher.utter_message(response="utter_dossier_followup", answer="\n".join(lines))
+    return True
+
+
+class ActionDossierFollowup(Action):
+    """"Kiểm tra hồ sơ" or a follow-up after a lookup: answered from that dossier, unless the
+    citizen names another code or asks for another dossier (then the form asks)."""
+
+    def name(self) -> Text:
+        return "action_dossier_followup"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        text = fold(tracker.latest_message.get("text") or "")
+        if "khac" in text.split() or not answer_followup(dispatcher, tracker, force=True):
+            return [FollowupAction("dossier_status_form")]
+        return []
 
 
 class ActionCheckDossierStatus(Action):
@@ -162,15 +290,12 @@ class ActionCheckDossierStatus(Action):
             return reset + [SlotSet("lookup_outcome", "not_found")]
         assert isinstance(outcome, DossierFound)
         lookup_lockout.record_success(engine, tracker.sender_id)
-        values = describe(outcome.dossier, dt.date.today())
-        texts = dossier_texts()
-        response = "utter_dossier_status_missing" if values["missing"] else "utter_dossier_status"
-        dispatcher.utter_message(response=response, buttons=[
-            {"title": texts["subscribe_button"], "payload": "/subscribe_dossier"},
-            {"title": texts["no_thanks_button"], "payload": "/deny"},
-        ], **values)
+        context = context_of(outcome.dossier, dt.date.today())
+        utter_status(dispatcher, context)
         return reset + [SlotSet("followable_code", outcome.dossier["code"]),
-                        SlotSet("lookup_outcome", "found")]
+                        SlotSet("lookup_outcome", "found"), SlotSet("dossier_context", context),
+                        SlotSet("has_dossier", True)] + (
+            [SlotSet("procedure", context["procedure_id"])] if knowledge.catalogue().get(context["procedure_id"]) else [])
 
 
 class ActionSubscribeDossier(Action):

@@ -1,15 +1,27 @@
-"""What the province's leaders asked: why citizens stay offline; and whether answers help."""
+"""What the province's leaders asked: why citizens stay offline; and whether answers help.
+
+Both questions are asked with buttons, and an answer counts only right after its question
+(bot/actions/context.py): an old button pressed later is told it no longer applies. A reason
+typed in words right after the question is mapped to its category
+(data/lexicon/offline_reasons.yml); "other" keeps nothing but the category.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import knowledge, services
+from bot.actions.context import asked_with
 from bot.actions.texts import contact_values
+from bot.config import load_settings
+from bot.actions.steering import Phrase, steering
+from bot.nlu.lexicon import read_yaml
 from bot.store import db
 
 logger = logging.getLogger(__name__)
@@ -26,8 +38,25 @@ def _context(tracker: Tracker) -> Dict[str, Any]:
             "locality": tracker.get_slot("locality")}
 
 
+@lru_cache(maxsize=1)
+def _reason_phrases() -> Dict[str, List[Phrase]]:
+    lexicon = steering()
+    document = read_yaml(load_settings().data_dir / "lexicon" / "offline_reasons.yml")["reasons"]
+    return {reason: list(lexicon.phrases(phrases)) for reason, phrases in document.items()}
+
+
+def reason_of(text: str) -> str:
+    """The category of a reason typed in words; "other" when none fits."""
+    said = steering().said(text)
+    for reason, phrases in _reason_phrases().items():
+        if said.has_any(phrases):
+            return reason
+    return "other"
+
+
 class ActionAskOfflineReason(Action):
-    """The citizen declined the online path: say nothing was sent, and ask why."""
+    """The citizen declined the online path: say nothing was sent, and ask why (once per
+    conversation: a second decline is not asked again)."""
 
     def name(self) -> Text:
         return "action_ask_offline_reason"
@@ -36,12 +65,14 @@ class ActionAskOfflineReason(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(response="utter_application_cancelled")
+        if tracker.get_slot("reason_asked"):
+            return []
         reasons = knowledge.feedback_texts()["offline_reasons"]
         dispatcher.utter_message(response="utter_ask_offline_reason", buttons=[
             {"title": title, "payload": f'/offline_reason{{"offline_reason": "{key}"}}'}
             for key, title in reasons.items()
         ])
-        return []
+        return [SlotSet("reason_asked", True)]
 
 
 class ActionRecordOfflineReason(Action):
@@ -51,15 +82,30 @@ class ActionRecordOfflineReason(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        reason = next(tracker.get_latest_entity_values("offline_reason"), None)
+        if not asked_with(tracker, "/offline_reason"):
+            dispatcher.utter_message(response="utter_choice_expired")
+            return []
+        reason: Optional[str] = next(tracker.get_latest_entity_values("offline_reason"), None)
         if reason not in db.OFFLINE_REASONS:
-            reason = "other"  # typed in words rather than pressed
+            reason = reason_of(tracker.latest_message.get("text") or "")  # typed in words
         try:
             db.record_offline_reason(services.app_db(), tracker.sender_id, reason, **_context(tracker))
         except Exception:  # noqa: BLE001 - analytics never break a conversation
             logger.exception("offline reason not recorded")
         dispatcher.utter_message(response=f"utter_offline_reason_{reason}", **_contact())
         return []
+
+
+def record_rating(dispatcher: CollectingDispatcher, tracker: Tracker, rating: str) -> None:
+    context = _context(tracker)
+    intent = ASPECT_INTENTS.get(tracker.get_slot("procedure_aspect") or "", None)
+    try:
+        db.record_rating(services.app_db(), tracker.sender_id, rating, intent,
+                         context["procedure_id"], context["channel"])
+    except Exception:  # noqa: BLE001 - analytics never break a conversation
+        logger.exception("rating not recorded")
+    response = "utter_rating_thanks" if rating == "useful" else "utter_rating_sorry"
+    dispatcher.utter_message(response=response, **_contact())
 
 
 class ActionRecordRating(Action):
@@ -70,18 +116,10 @@ class ActionRecordRating(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         rating = next(tracker.get_latest_entity_values("rating"), None)
-        if rating not in db.RATINGS:
-            dispatcher.utter_message(response="utter_rating_thanks")
+        if rating not in db.RATINGS or not asked_with(tracker, "/rate_answer"):
+            dispatcher.utter_message(response="utter_choice_expired")
             return []
-        context = _context(tracker)
-        intent = ASPECT_INTENTS.get(tracker.get_slot("procedure_aspect") or "", None)
-        try:
-            db.record_rating(services.app_db(), tracker.sender_id, rating, intent,
-                             context["procedure_id"], context["channel"])
-        except Exception:  # noqa: BLE001 - analytics never break a conversation
-            logger.exception("rating not recorded")
-        response = "utter_rating_thanks" if rating == "useful" else "utter_rating_sorry"
-        dispatcher.utter_message(response=response, **_contact())
+        record_rating(dispatcher, tracker, rating)
         return []
 
 

@@ -7,23 +7,22 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot import knowledge, services
-from bot.actions.dossiers import dossier_texts, utter_unavailable
+from bot.actions.dossiers import dossier_texts, failed, utter_unavailable
 from bot.actions.procedures import field_buttons, resolve_procedure
+from bot.actions.steering import steering
 from bot.actions.texts import contact_values
 from bot.funnel import record
-from bot.nlu.text import fold
 from bot.nlu.values import id_number, phone_number
 from bot.onestop.client import DraftCreated, OneStopUnavailable
 from bot.procedures import answers
 
 APPLICATION_SLOTS = ("applicant_name", "applicant_phone", "applicant_id")
 NO_ID = "-"
-_SKIP_WORDS = {"bo qua", "bo qua nhe", "skip", "-"}  # "không" is a deny: it stops the form
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '\-][^\W\d_]+)+$", re.UNICODE)
 
 
@@ -64,43 +63,78 @@ class ActionStartOnlineService(Action):
 
 
 class ValidateOnlineApplicationForm(FormValidationAction):
+    """Name, phone and (optional) ID number. A message that is not a value — a stop word, a
+    question, a request for a person — fills nothing: the form rejects it and the rules of
+    data/rules/online_services.yml answer it. A value that fails its check twice offers a way out."""
+
     def name(self) -> Text:
         return "validate_online_application_form"
 
-    async def extract_applicant_phone(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != "applicant_phone":
-            return {}
-        return {"applicant_phone": tracker.latest_message.get("text")}
+    @staticmethod
+    def _requested(tracker: Tracker, slot: str) -> Optional[str]:
+        """The latest text, when the form asks for `slot` and the text is not a way out."""
+        if tracker.get_slot("requested_slot") != slot:
+            return None
+        text = tracker.latest_message.get("text") or ""
+        if text.startswith("/"):  # a button of another question
+            return None
+        intent = tracker.latest_message.get("intent") or {}
+        lexicon = steering()
+        if lexicon.is_stop(text):
+            return None
+        if slot == "applicant_id" and lexicon.is_skip(text):
+            return text
+        if lexicon.name_in(text) and slot == "applicant_name":
+            return text
+        if any(ch.isdigit() for ch in text):
+            return text
+        if lexicon.is_question(text, intent.get("name"), float(intent.get("confidence") or 0)):
+            return None
+        if intent.get("name") in ("deny", "affirm", "goodbye") and float(intent.get("confidence") or 0) >= 0.5:
+            return None
+        return text
 
-    def validate_applicant_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        name = " ".join(str(value or "").split())
-        if not (2 <= len(name) <= 100 and _NAME.match(name)):
-            dispatcher.utter_message(response="utter_invalid_applicant_name")
-            return {"applicant_name": None}
-        return {"applicant_name": name.title()}
+    async def extract_applicant_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> Dict[Text, Any]:
+        text = self._requested(tracker, "applicant_name")
+        return {} if text is None else {"applicant_name": text}
 
-    def validate_applicant_phone(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    async def extract_applicant_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                      domain: DomainDict) -> Dict[Text, Any]:
+        text = self._requested(tracker, "applicant_phone")
+        return {} if text is None else {"applicant_phone": text}
+
+    async def extract_applicant_id(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> Dict[Text, Any]:
+        text = self._requested(tracker, "applicant_id")
+        return {} if text is None else {"applicant_id": text}
+
+    def validate_applicant_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> Dict[Text, Any]:
+        text = " ".join(str(value or "").split())
+        name = steering().name_in(text)
+        if name is None and 2 <= len(text) <= 100 and _NAME.match(text) and len(text.split()) <= 6:
+            name = " ".join(w[:1].upper() + w[1:].lower() for w in text.split())
+        if name is None:
+            return failed(dispatcher, tracker, "applicant_name", "utter_invalid_applicant_name")
+        return {"applicant_name": name, "retry_count": 0}
+
+    def validate_applicant_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> Dict[Text, Any]:
         phone = phone_number(str(value or ""))
         if phone is None:
-            dispatcher.utter_message(response="utter_invalid_phone")
-        return {"applicant_phone": phone}
+            return failed(dispatcher, tracker, "applicant_phone", "utter_invalid_phone")
+        return {"applicant_phone": phone, "retry_count": 0}
 
-    def validate_applicant_id(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    def validate_applicant_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> Dict[Text, Any]:
         text = str(value or "")
-        if fold(text).strip(" .!") in _SKIP_WORDS:
-            return {"applicant_id": NO_ID}
         number = id_number(text)
-        if number is None:
-            dispatcher.utter_message(response="utter_invalid_id_number")
-        return {"applicant_id": number}
+        if number is not None:
+            return {"applicant_id": number, "retry_count": 0}
+        if steering().is_skip(text):
+            return {"applicant_id": NO_ID, "retry_count": 0}
+        return failed(dispatcher, tracker, "applicant_id", "utter_invalid_id_number")
 
 
 class ActionConfirmApplication(Action):
@@ -124,9 +158,60 @@ class ActionConfirmApplication(Action):
             applicant_id=texts["not_given"] if applicant_id in (None, NO_ID) else applicant_id,
             locality=_locality_name(tracker) or texts["not_given"],
             buttons=[{"title": texts["send_button"], "payload": "/affirm"},
+                     {"title": texts["correct_button"], "payload": "/correct_application"},
                      {"title": texts["cancel_button"], "payload": "/deny"}],
         )
-        return []
+        return [SlotSet("retry_count", 0)]
+
+
+class ActionReviewApplication(Action):
+    """At the summary: a correction ("sai tên rồi, tên đúng là …", "sửa số điện thoại", a new
+    phone number) changes that value and shows the summary again, or asks for it; "sai rồi"
+    without saying what asks which one; a plain no cancels."""
+
+    def name(self) -> Text:
+        return "action_review_application"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        if knowledge.catalogue().get(tracker.get_slot("application_procedure")) is None:
+            dispatcher.utter_message(response="utter_ask_which_procedure_online", buttons=field_buttons())
+            return []
+        lexicon = steering()
+        text = tracker.latest_message.get("text") or ""
+        typed = "" if text.startswith("/") else text
+        field = next(tracker.get_latest_entity_values("application_field"), None)
+        if field not in APPLICATION_SLOTS:
+            field = lexicon.field_named(typed) if typed else None
+        value = self._value(field, typed)
+        if field is None and typed:
+            for candidate in APPLICATION_SLOTS:  # a new value typed on its own
+                value = self._value(candidate, typed)
+                if value is not None and (candidate != "applicant_name" or not lexicon.is_stop(typed)):
+                    field = candidate
+                    break
+        if field is not None and value is not None:
+            return [SlotSet(field, value), SlotSet("application_field", None),
+                    FollowupAction("action_confirm_application")]
+        if field is not None:
+            return [SlotSet(field, None), SlotSet("application_field", None),
+                    FollowupAction("online_application_form")]
+        if text.startswith("/correct_application") or (typed and lexicon.says_wrong(typed)
+                                                      and not lexicon.is_stop(typed)):
+            dispatcher.utter_message(response="utter_ask_which_field")
+            return []
+        return [FollowupAction("action_ask_offline_reason")]
+
+    @staticmethod
+    def _value(field: Optional[str], text: str) -> Optional[str]:
+        if not text or field is None:
+            return None
+        if field == "applicant_phone":
+            return phone_number(text)
+        if field == "applicant_id":
+            return id_number(text)
+        return steering().name_in(text)
 
 
 def _locality_name(tracker: Tracker) -> Optional[str]:
@@ -179,7 +264,11 @@ class ActionCreateDraft(Action):
             {"title": dossier["subscribe_button"], "payload": "/subscribe_dossier"},
             {"title": dossier["no_thanks_button"], "payload": "/deny"},
         ])
-        return clear + [SlotSet("followable_code", outcome.code)]
+        context = {"code": outcome.code, "procedure_id": entry["id"], "procedure_name": entry["name"],
+                   "status": 0, "status_label": dossier["draft_label"], "received": "", "due": "", "late_days": 0,
+                   "missing": [], "reason": "", "continue_url": outcome.continue_url, "agency": ""}
+        return clear + [SlotSet("followable_code", outcome.code), SlotSet("dossier_context", context),
+                        SlotSet("has_dossier", True)]
 
 
 class ActionOnlineHelp(Action):

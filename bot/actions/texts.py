@@ -10,9 +10,9 @@ class _Blank(dict):
         return ""
 
 
-def response_text(domain: Dict[str, Any], name: str, **values: Any) -> str:
+def response_text(domain: Dict[str, Any], response: str, **values: Any) -> str:
     """The first text variant of a domain response, with `{placeholders}` filled."""
-    variants = (domain.get("responses") or {}).get(name) or []
+    variants = (domain.get("responses") or {}).get(response) or []
     if not variants:
         return ""
     return str(variants[0].get("text", "")).format_map(_Blank(values))

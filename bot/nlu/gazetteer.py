@@ -1,4 +1,9 @@
-"""Exact name lookup over accent-folded syllables, with offsets into the original text."""
+"""Exact name lookup over syllables, with offsets into the original text.
+
+Accents are respected when typed: in a message written with diacritics, "đang" is not xã Dang
+and "cười" is not "cưới"; only a name typed without any diacritic is looked up without them.
+A one-syllable place ("Ba", "Dang", "Tư") counts only with its marker ("xã Ba"): the gazetteer
+keeps no one-syllable place name, and no one-syllable procedure name without its accents."""
 
 from __future__ import annotations
 
@@ -29,29 +34,45 @@ class Gazetteer:
     """Surface forms (folded syllable tuples) -> (entity, value)."""
 
     teencode: Mapping[str, str] = field(default_factory=dict)
-    names: Dict[Tuple[str, ...], List[Tuple[str, str]]] = field(default_factory=dict)
+    names: Dict[Tuple[str, ...], List[Tuple[str, str]]] = field(default_factory=dict)     # folded
+    accented: Dict[Tuple[str, ...], List[Tuple[str, str]]] = field(default_factory=dict)  # as spelt
     longest: int = 0
 
     def add(self, entity: str, value: str, surface: str) -> None:
-        key = tuple(_SYLLABLE.findall(fold(normalise(surface, self.teencode).text)))
-        if not key:
+        text = normalise(surface, self.teencode).text
+        key = tuple(_SYLLABLE.findall(fold(text)))
+        spelt = tuple(_SYLLABLE.findall(text.lower()))
+        if not key or (entity == "locality" and len(key) == 1):
             return
-        values = self.names.setdefault(key, [])
-        if (entity, value) not in values:
-            values.append((entity, value))
+        for index, words in ((self.accented, spelt), (self.names, key)):
+            if entity == "procedure" and len(key) == 1 and index is self.names and spelt != key:
+                continue  # "cưới" only as spelt: "cuoi" is also "cười"
+            values = index.setdefault(words, [])
+            if (entity, value) not in values:
+                values.append((entity, value))
         self.longest = max(self.longest, len(key))
 
     def find(self, text: str) -> List[Match]:
         """Longest non-overlapping names in `text`, left to right."""
         normalised = normalise(text, self.teencode)
         folded = "".join(_fold_char(c) for c in normalised.text)
+        lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in normalised.text)
         syllables = [(m.group(), m.start(), m.end()) for m in _SYLLABLE.finditer(folded)]
         words = [s for s, _, _ in syllables]
+        spelt = [lowered[start:end] for _, start, end in syllables]
+        with_accents = folded != lowered.replace("đ", "d")  # the citizen types diacritics
         found: List[Match] = []
         i = 0
         while i < len(words):
             for length in range(min(self.longest, len(words) - i), 0, -1):
-                candidates = self.names.get(tuple(words[i : i + length]))
+                window = tuple(words[i : i + length])
+                if with_accents:
+                    candidates = self.accented.get(tuple(spelt[i : i + length]))
+                    typed_bare = tuple(spelt[i : i + length]) == window
+                    if not candidates and typed_bare and length > 1:
+                        candidates = self.names.get(window)  # this name typed without accents
+                else:
+                    candidates = self.names.get(window)
                 if not candidates:
                     continue
                 start, end = normalised.original_span(

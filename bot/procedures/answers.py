@@ -25,19 +25,29 @@ def common(entry: Dict[str, Any], texts: Dict[str, Any], field_name: str) -> Dic
         "code_part": code,
         "field_name": field_name,
         "portal_url": entry["portal_url"],
-        "source": texts["source"].format(
-            legal_basis="; ".join(entry["legal_basis"]),
-            as_of=_date(entry["as_of"]),
-            portal_url=entry["portal_url"],
-        ),
+        "source": source_line(entry, texts),
     }
+
+
+def source_line(entry: Dict[str, Any], texts: Dict[str, Any]) -> str:
+    """One line: the first legal basis, how many more, the date of the facts."""
+    basis = entry["legal_basis"]
+    more = texts["more_basis"].format(count=len(basis) - 1) if len(basis) > 1 else ""
+    return texts["source"].format(first=basis[0], more=more, as_of=_date(entry["as_of"]))
+
+
+def legal_basis(entry: Dict[str, Any], texts: Dict[str, Any]) -> str:
+    lines = [texts["basis_line"].format(item=item) for item in entry["legal_basis"]]
+    return texts["basis_full"].format(name=entry["name"], items="\n".join(lines), as_of=_date(entry["as_of"]),
+                                      portal_url=entry["portal_url"])
 
 
 def caveat(verified: bool, entry: Dict[str, Any], texts: Dict[str, Any]) -> str:
     return "" if verified else texts["unverified"].format(portal_url=entry["portal_url"]) + "\n"
 
 
-def documents(entry: Dict[str, Any], texts: Dict[str, Any]) -> Dict[str, str]:
+def documents(entry: Dict[str, Any], texts: Dict[str, Any], detailed: bool = False) -> Dict[str, str]:
+    """The papers, one line each; their notes (special cases) only in the detailed answer."""
     lines = []
     for item in entry["documents"]:
         count = texts["document_count"].format(count=item["count"]) if item.get("count") else ""
@@ -46,11 +56,12 @@ def documents(entry: Dict[str, Any], texts: Dict[str, Any]) -> Dict[str, str]:
                 name=item["name"],
                 form=texts["document_forms"][item["form"]],
                 count=f", {count}" if count else "",
-                note=f": {item['note']}" if item.get("note") else "",
+                note=f": {item['note']}" if detailed and item.get("note") else "",
             )
         )
     listed = "\n".join(lines) or texts["no_documents"].format(portal_url=entry["portal_url"])
-    return {"documents": listed, "caveat": caveat(entry["documents_verified"], entry, texts)}
+    return {"documents": listed, "caveat": caveat(entry["documents_verified"], entry, texts),
+            "has_details": any(item.get("note") for item in entry["documents"])}
 
 
 def fee(entry: Dict[str, Any], texts: Dict[str, Any], today: dt.date) -> Dict[str, str]:
@@ -78,7 +89,7 @@ def online(entry: Dict[str, Any], texts: Dict[str, Any]) -> Dict[str, str]:
 
 
 def can_start_online(entry: Dict[str, Any]) -> bool:
-    return entry["online"]["level"] in ("toan_trinh", "mot_phan")
+    return entry["online"]["level"] in ("toan_trinh", "mot_phan", "co_truc_tuyen")
 
 
 def agency(
@@ -86,15 +97,17 @@ def agency(
     texts: Dict[str, Any],
     place: Optional[PlaceResolution] = None,
     localities: Optional[Localities] = None,
+    detailed: bool = False,
 ) -> Dict[str, str]:
     handled = entry["handled_by"]
     lines: List[str] = [texts["any_desk"] if handled["any_desk"] else texts["own_desk"]]
-    if handled.get("note"):
-        lines.append(handled["note"])
-    lines += [
-        texts["channels"][s["channel"]] + (f": {s['note']}" if s.get("note") else "")
-        for s in entry["submit"]
-    ]
+    if detailed:
+        if handled.get("note"):
+            lines.append(handled["note"])
+        lines += [
+            texts["channels"][s["channel"]] + (f": {s['note']}" if s.get("note") else "")
+            for s in entry["submit"]
+        ]
     if place is not None and place.status == "one" and localities is not None:
         unit = localities.unit(place.units[0])
         for record in place.records:

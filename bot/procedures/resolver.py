@@ -93,6 +93,27 @@ class ProcedureResolver:
         scored = self._similar(tuple(content))
         return Resolution("unknown", suggestions=tuple(i for i, _ in scored[:SUGGESTIONS]), named=named)
 
+    def find_all_in_text(self, text: str) -> List[str]:
+        """Every procedure a message names, in order ("thường trú khác gì tạm trú")."""
+        words = list(self._key(text))
+        found: List[str] = []
+        start = 0
+        while start < len(words):
+            for size in range(min(6, len(words) - start), 0, -1):
+                window = words[start : start + size]
+                if (window[0],) in self.generic and size == 1:
+                    continue
+                ids = self.names.get(tuple(window), set())
+                if len(ids) == 1:
+                    procedure = next(iter(ids))
+                    if procedure not in found:
+                        found.append(procedure)
+                    start += size
+                    break
+            else:
+                start += 1
+        return found
+
     def _content_words(self, words: Sequence[str]) -> List[str]:
         """The words left once generic question words are removed (longest first)."""
         left: List[str] = []

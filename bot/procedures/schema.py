@@ -82,7 +82,7 @@ PROCEDURE = {
             "type": "object",
             "required": ["level", "how", "verified", "source"],
             "properties": {
-                "level": {"enum": ["toan_trinh", "mot_phan", "khong", "chua_ro"]},
+                "level": {"enum": ["toan_trinh", "mot_phan", "co_truc_tuyen", "khong", "chua_ro"]},
                 "old_level": {"enum": [3, 4, None]},
                 "how": _TEXT,
                 **_SOURCED,
@@ -93,6 +93,19 @@ PROCEDURE = {
         "as_of": _DATE,
         "verified": {"type": "boolean"},
         "notes": {"type": "string"},
+        # What the procedure is for, in one sentence (said when two procedures are compared).
+        "summary": _TEXT,
+        # Cases of the procedure a citizen asks about (late registration, a lost paper, by proxy…),
+        # each with its own answer and source; a case with none is routed honestly.
+        "cases": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["kind", "answer", "verified", "source"],
+                "properties": {"kind": {"enum": ["exemption", "late", "abroad", "proxy", "lost", "validity"]},
+                               "answer": _TEXT, "valid_from": _DATE, "valid_until": _DATE, **_SOURCED},
+            },
+        },
     },
 }
 

@@ -1,0 +1,159 @@
+"""Telling a value from a way out inside a form: stop words, skips, "I don't have the code",
+questions, and what the citizen wants to correct (data/lexicon/steering.yml).
+
+A form's extraction uses these before taking a message as a value, so "thôi khỏi" never becomes
+the applicant's name and "hủy" is never rejected as a bad phone number: a message that is not
+a value fills nothing, the form rejects it, and the rules of data/rules/ answer it (stop, a
+person, another question).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Dict, FrozenSet, Iterable, Optional, Tuple
+
+from bot.config import load_settings
+from bot.nlu.lexicon import read_yaml, teencode_table
+from bot.nlu.text import fold, normalise
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_LETTERS = re.compile(r"^[^\W\d_]+(?:['\-][^\W\d_]+)*$", re.UNICODE)
+# Intents that are a request of their own, not a value typed into a form.
+QUESTION_INTENTS = frozenset({
+    "ask_procedure", "ask_documents", "ask_fee", "ask_processing_time", "ask_agency", "ask_online_service",
+    "start_online_service", "check_dossier_status", "ask_account", "ask_payment", "complain", "human_handoff",
+    "bot_challenge", "out_of_scope", "greet", "goodbye", "thank", "subscribe_dossier", "unsubscribe_dossier"})
+Words = Tuple[str, ...]
+_PARTICLES = {"nha", "nhe", "a", "nhen", "ne", "ha", "do", "day", "ad"}
+
+
+def contains(haystack: Words, needle: Words) -> bool:
+    size = len(needle)
+    return size > 0 and any(haystack[i:i + size] == needle for i in range(len(haystack) - size + 1))
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A lexicon phrase as spelt and without accents."""
+    spelt: Words
+    folded: Words
+
+
+@dataclass(frozen=True)
+class Said:
+    """A message's words as spelt and folded. Accents count when the citizen typed them:
+    in a message with diacritics "muốn" (want) is not "muộn" (late); in one without, both
+    are "muon" and the folded words are compared."""
+    spelt: Words
+    folded: Words
+    accented: bool
+
+    def has(self, phrase: Phrase) -> bool:
+        return contains(self.spelt, phrase.spelt) if self.accented else contains(self.folded, phrase.folded)
+
+    def has_any(self, phrases: Iterable[Phrase]) -> bool:
+        return any(self.has(p) for p in phrases)
+
+    def __len__(self) -> int:
+        return len(self.folded)
+
+
+@dataclass(frozen=True)
+class Steering:
+    teencode: Dict[str, str]
+    stop: FrozenSet[Phrase]
+    skip: FrozenSet[Phrase]
+    no_code: FrozenSet[Phrase]
+    question: FrozenSet[Phrase]
+    wrong: FrozenSet[Phrase]
+    fields: Dict[str, FrozenSet[Phrase]]
+    surnames: FrozenSet[str]         # family names, lower case, accented
+    surnames_folded: FrozenSet[str]  # the same without accents
+
+    def said(self, text: str) -> Said:
+        raw = text or ""
+        spelt = normalise(raw, self.teencode).text.lower()
+        return Said(tuple(_WORD.findall(spelt)), tuple(_WORD.findall(fold(spelt))),
+                    accented=fold(raw) != raw.lower().replace("đ", "d"))
+
+    def phrase(self, text: str) -> Phrase:
+        spelt = normalise(str(text), self.teencode).text.lower()
+        return Phrase(tuple(_WORD.findall(spelt)), tuple(_WORD.findall(fold(spelt))))
+
+    def phrases(self, items: Iterable[str]) -> FrozenSet[Phrase]:
+        return frozenset(p for p in (self.phrase(str(i)) for i in items) if p.folded)
+
+    def is_stop(self, text: str) -> bool:
+        """A short message that says "stop" ("thôi", "thôi khỏi nha", "hủy đi em")."""
+        said = self.said(text)
+        return 0 < len(said) <= 5 and said.has_any(self.stop) and not self.is_question(text)
+
+    def is_skip(self, text: str) -> bool:
+        said = self.said(text)
+        whole = any((said.spelt if said.accented else said.folded) == (p.spelt if said.accented else p.folded)
+                    for p in self.skip)
+        return 0 < len(said) <= 6 and (whole or said.has_any(p for p in self.skip if len(p.folded) > 1))
+
+    def has_no_code(self, text: str) -> bool:
+        return self.said(text).has_any(self.no_code)
+
+    def is_question(self, text: str, intent: Optional[str] = None, confidence: float = 0.0) -> bool:
+        said = self.said(text)
+        if "?" in (text or "") or said.has_any(self.question):
+            return True
+        return intent in QUESTION_INTENTS and confidence >= 0.6 and len(said) >= 3
+
+    def field_named(self, text: str) -> Optional[str]:
+        said = self.said(text)
+        found = [(max(len(p.folded) for p in phrases if said.has(p)), field)
+                 for field, phrases in self.fields.items() if said.has_any(phrases)]
+        return max(found)[1] if found else None
+
+    def says_wrong(self, text: str) -> bool:
+        return self.said(text).has_any(self.wrong)
+
+    def name_in(self, text: str) -> Optional[str]:
+        """The personal name a message gives ("Nguyễn Văn An", "tên tôi là nguyen van an",
+        "sai tên rồi, tên đúng là Lê Bình"): 2 to 6 words of letters beginning with a family name
+        (data/lexicon/surnames.yml), after any lead-in; None when there is none."""
+        pieces = [" ".join(re.split(r"[:,;.!?]", text or "")[-1].split())]
+        pieces.append(" ".join((text or "").replace(",", " ").split()))
+        for piece in pieces:
+            parts = piece.split()
+            while len(parts) > 2 and fold(parts[-1]) in _PARTICLES:
+                parts = parts[:-1]
+            for start in range(len(parts)):
+                name = parts[start:]
+                if (2 <= len(name) <= 6 and self._surname(name[0])
+                        and all(_LETTERS.match(p) and len(p) <= 8 for p in name)):
+                    return " ".join(p[:1].upper() + p[1:].lower() for p in name)
+        return None
+
+    def _surname(self, word: str) -> bool:
+        """Accents count when typed: "là" is not La, "tờ" is not Tô; "le" may be Lê."""
+        if fold(word) == word.lower():
+            return word.lower() in self.surnames_folded
+        return normalise(word).text.lower() in self.surnames
+
+
+@lru_cache(maxsize=1)
+def steering() -> Steering:
+    data = load_settings().data_dir
+    teencode = teencode_table(str(data / "lexicon" / "teencode.yml"))
+    document = read_yaml(data / "lexicon" / "steering.yml")
+    surnames = read_yaml(data / "lexicon" / "surnames.yml")["surnames"]
+    empty = frozenset()  # type: FrozenSet[Phrase]
+    base = Steering(teencode, empty, empty, empty, empty, empty, {}, frozenset(), frozenset())
+    return Steering(
+        teencode=teencode,
+        stop=base.phrases(document["stop"]),
+        skip=base.phrases(document["skip"]),
+        no_code=base.phrases(document["no_code"]),
+        question=base.phrases(document["question"]),
+        wrong=base.phrases(document["wrong"]),
+        fields={field: base.phrases(items) for field, items in document["fields"].items()},
+        surnames=frozenset(normalise(str(name)).text.lower() for name in surnames),
+        surnames_folded=frozenset(fold(str(name)) for name in surnames),
+    )
