@@ -3,9 +3,15 @@ answer to the question right before it; an old button pressed later is not acted
 
 from __future__ import annotations
 
-from typing import Any, Dict
+import time
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import ActionExecuted, UserUttered, UserUtteranceReverted
+
+from bot import knowledge
+from bot.actions.steering import steering
+from bot.nlu.values import dossier_code
 
 
 def last_question(tracker: Tracker) -> Dict[str, Any]:
@@ -25,3 +31,41 @@ def asked_with(tracker: Tracker, payload_prefix: str) -> bool:
     """Whether the assistant's last message offered buttons with this payload: a choice
     (a rating, a reason, yes/no) counts only as the answer to the question just asked."""
     return any(str(b.get("payload") or "").startswith(payload_prefix) for b in last_question(tracker).get("buttons", []))
+
+
+def reinterpreted(tracker: Tracker, exclude: set, force: Optional[str] = None) -> List[Dict[str, Any]]:
+    """Events that read the citizen's message again as its likeliest other intent, or as
+    `force` (the way Rasa's own two-stage fallback re-reads a message); [] when there is none,
+    or when the message was already read again (once is enough: no loop of re-readings)."""
+    message = tracker.latest_message or {}
+    if message.get("reread"):
+        return []
+    if force:
+        intent = {"name": force, "confidence": 1.0}
+    else:
+        ranking = [r for r in message.get("intent_ranking") or []
+                   if r.get("name") not in exclude and float(r.get("confidence") or 0) >= 0.1]
+        if not ranking:
+            return []
+        intent = {"name": ranking[0]["name"], "confidence": float(ranking[0]["confidence"])}
+    parse = dict(message)
+    parse["intent"] = intent
+    parse["reread"] = True
+    return [UserUtteranceReverted(), ActionExecuted("action_listen"),
+            UserUttered(message.get("text"), parse, timestamp=time.time(),
+                        input_channel=tracker.get_latest_input_channel())]
+
+
+def procedure_question(tracker: Tracker) -> bool:
+    """A question about a procedure of the catalogue that the NLU read as something else (a
+    complaint, a lookup, not understood): it names the procedure, asks, and neither carries a
+    dossier code nor complains."""
+    text = tracker.latest_message.get("text") or ""
+    if text.startswith("/") or dossier_code(text):
+        return False
+    named = next(tracker.get_latest_entity_values("procedure"), None)
+    if not named and knowledge.resolver().find_in_text(text).status != "found":
+        return False
+    lexicon = steering()
+    said = lexicon.said(text)
+    return lexicon.is_question(text) and not said.has_any(lexicon.complaint) and not said.has_any(lexicon.dossier_words)

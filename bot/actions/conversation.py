@@ -5,23 +5,25 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any, Dict, List, Optional, Text
 
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, UserUttered, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import knowledge
-from bot.actions.context import asked_with
+from bot.actions.context import asked_with, reinterpreted
+from bot.actions.dossiers import in_context
 from bot.actions.feedback import record_rating
+from bot.actions.steering import steering
 from bot.actions.texts import contact_values, response_text
 
 FALLBACK_INTENT = "nlu_fallback"
 CLARIFY_ACTION = "action_clarify_intent"
 _HAS_TEXT = re.compile(r"\w", re.UNICODE)
 _CARRIED_ENTITIES = ("procedure", "locality", "dossier_code")
+# Not offered as "Ý bạn là …?": a yes, a no or small talk is no reading of a question.
+NOT_OFFERED = {"inform", "affirm", "deny", "greet", "goodbye", "thank", "bot_challenge"}
 
 
 def _previous_bot_action(tracker: Tracker) -> Optional[str]:
@@ -62,6 +64,10 @@ class ActionClarifyIntent(Action):
             dispatcher.utter_message(response="utter_no_text")
             return []
 
+        events = in_context(dispatcher, tracker)  # a follow-up, a value after a failed lookup…
+        if events is not None:
+            return events
+
         if _previous_bot_action(tracker) == CLARIFY_ACTION:
             contact = contact_values(knowledge.province())
             dispatcher.utter_message(response="utter_fallback_give_up", **contact)
@@ -71,7 +77,7 @@ class ActionClarifyIntent(Action):
         ranking = [
             r["name"]
             for r in message.get("intent_ranking") or []
-            if r.get("name") in labels and r.get("name") != "inform"
+            if r.get("name") in labels and r.get("name") not in NOT_OFFERED
         ]
         buttons = [
             {"title": labels[name], "payload": _intent_payload(name, message.get("entities") or [])}
@@ -96,6 +102,10 @@ class ActionHandoff(Action):
         contact = contact_values(knowledge.province())
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent == "complain":
+            events = in_context(dispatcher, tracker)  # a question read as a complaint
+            if events is not None:
+                return events
+        if intent == "complain":
             dispatcher.utter_message(response="utter_complain_received", **contact)
             return []
         note = (
@@ -111,21 +121,6 @@ BARE_WORDS = 3              # "ok", "không ạ", "vâng được": a bare yes o
 CONTEXT_INTENTS = {"affirm", "deny", "rate_answer", "offline_reason", "nlu_fallback", "inform"}
 
 
-def reinterpreted(tracker: Tracker, exclude: set) -> List[Dict[str, Any]]:
-    """Events that read the citizen's message again as its likeliest other intent (the way
-    Rasa's own two-stage fallback re-reads a message), or [] when there is none worth it."""
-    message = tracker.latest_message or {}
-    ranking = [r for r in message.get("intent_ranking") or []
-               if r.get("name") not in exclude and float(r.get("confidence") or 0) >= 0.1]
-    if not ranking:
-        return []
-    parse = dict(message)
-    parse["intent"] = {"name": ranking[0]["name"], "confidence": float(ranking[0]["confidence"])}
-    return [UserUtteranceReverted(), ActionExecuted("action_listen"),
-            UserUttered(message.get("text"), parse, timestamp=time.time(),
-                        input_channel=tracker.get_latest_input_channel())]
-
-
 class ActionBareAnswer(Action):
     """A yes or no that no rule placed: the answer to a rating question is a rating; a bare
     "ok" is acknowledged; a longer message ("gọi tổng đài được không") is read again as what
@@ -139,6 +134,9 @@ class ActionBareAnswer(Action):
     ) -> List[Dict[Text, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         text = tracker.latest_message.get("text") or ""
+        events = in_context(dispatcher, tracker)
+        if events is not None:
+            return events
         if asked_with(tracker, "/rate_answer"):
             record_rating(dispatcher, tracker, "useful" if intent == "affirm" else "not_useful")
             return []
@@ -147,4 +145,40 @@ class ActionBareAnswer(Action):
             if events:
                 return events
         dispatcher.utter_message(response="utter_affirm_ack" if intent == "affirm" else "utter_deny_ack")
+        return []
+
+
+class ActionOutOfScope(Action):
+    """Out of scope, unless the conversation says otherwise: a follow-up about the dossier
+    looked up ("giờ phải làm gì"), a value after a failed lookup, a procedure question."""
+
+    def name(self) -> Text:
+        return "action_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        events = in_context(dispatcher, tracker)
+        if events is not None:
+            return events
+        dispatcher.utter_message(response="utter_out_of_scope")
+        dispatcher.utter_message(response="utter_capabilities")
+        return []
+
+
+class ActionGoodbye(Action):
+    """Goodbye, unless it is a question about the dossier looked up ("trễ hẹn rồi thì sao")."""
+
+    def name(self) -> Text:
+        return "action_goodbye"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        text = tracker.latest_message.get("text") or ""
+        if tracker.get_slot("has_dossier") and steering().is_question(text):
+            events = in_context(dispatcher, tracker)
+            if events is not None:
+                return events
+        dispatcher.utter_message(response="utter_goodbye")
         return []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -20,6 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from bot import knowledge, services
 from bot.actions import lookup_lockout
+from bot.actions.context import procedure_question, reinterpreted
 from bot.actions.steering import steering
 from bot.actions.texts import contact_values
 from bot.config import load_settings
@@ -37,12 +39,47 @@ def dossier_texts() -> Dict[str, Any]:
 
 
 def verification_value(text: str) -> Optional[str]:
-    """The last 4 digits of a phone, a 12-digit ID number, or a whole phone (→ last 4)."""
-    digits = "".join(ch for ch in text or "" if ch.isdigit())
+    """The last 4 digits of a phone, a 12-digit ID number, or a whole phone (→ last 4), also
+    inside a sentence ("thế thì 4 số cuối là 8442"); a dossier code's digits are not one."""
+    text = _CODE_LIKE.sub(" ", text or "")
+    digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) in (4, 12):
         return digits
-    phone = phone_number(text or "")
+    groups = re.findall(r"(?<!\d)(\d{12}|\d{4})(?!\d)", text.replace(" ", "") if len(digits) == 12 else text)
+    if groups:
+        return groups[-1]
+    phone = phone_number(text)
     return phone[-4:] if phone else None
+
+
+_CODE_LIKE = re.compile(r"\d{3}[ .]?\d{2}[ .]?\d{2}[ .]?[A-Za-z]\d{2}[ -]?\d{6}[ -]?\d{4}")
+
+
+def in_context(
+    dispatcher: CollectingDispatcher, tracker: Tracker, procedure_questions: bool = True
+) -> Optional[List[Dict[Text, Any]]]:
+    """What a message means in this conversation before its intent: a verification value
+    typed after a failed lookup (looked up again), a follow-up about the dossier looked up,
+    "tôi không nhớ mã", a question about one's own dossier, or a question about a procedure
+    the NLU read as something else. None when nothing of the kind."""
+    text = tracker.latest_message.get("text") or ""
+    if text.startswith("/"):
+        return None
+    pending = tracker.get_slot("pending_code")
+    value = verification_value(text) if pending and not dossier_code(text) else None
+    if value:
+        return [SlotSet("dossier_code", pending), SlotSet("verification_value", value),
+                FollowupAction("action_check_dossier_status")]
+    if answer_followup(dispatcher, tracker):
+        return []
+    if steering().has_no_code(text) and steering().said(text).has(steering().phrase("mã")):
+        dispatcher.utter_message(response="utter_dossier_code_help", **contact_values(knowledge.province()))
+        return []
+    if asks_own_dossier(text):
+        return [FollowupAction("action_dossier_followup")]
+    if procedure_questions and procedure_question(tracker):
+        return reinterpreted(tracker, set(), force="ask_procedure") or None
+    return None
 
 
 def utter_refusal(dispatcher: CollectingDispatcher, refusal: lookup_lockout.Refusal, at: dt.datetime) -> None:
@@ -76,9 +113,12 @@ class ValidateDossierStatusForm(FormValidationAction):
 
     @staticmethod
     def _requested(tracker: Tracker, slot: str) -> Optional[str]:
+        text = tracker.latest_message.get("text") or ""
+        if (slot == "verification_value" and tracker.get_slot("requested_slot") is None
+                and dossier_code(text) and verification_value(text)):
+            return verification_value(text)  # "mã 000.31.08.H46-261112-0027, 4 số cuối 7506"
         if tracker.get_slot("requested_slot") != slot:
             return None
-        text = tracker.latest_message.get("text") or ""
         if text.startswith("/"):
             return None
         lexicon = steering()
@@ -165,6 +205,7 @@ def _lines(context: Dict[str, Any], *kinds: str) -> List[str]:
         elif kind == "missing":
             if context["missing"]:
                 out += [texts["missing_header"]] + [texts["missing_line"].format(item=i) for i in context["missing"]]
+                out.append(texts["missing_how"].format(**values))
             elif context["status"] != 5:
                 out.append(texts["no_missing"].format(**values))
         elif kind == "link":
@@ -174,6 +215,8 @@ def _lines(context: Dict[str, Any], *kinds: str) -> List[str]:
             out.append(texts["overdue_line"].format(days=context["late_days"], **contact))
         elif kind == "next":
             out.append(texts["next_step"].get(context["status"], ""))
+        elif kind == "where" and context["agency"]:
+            out.append(texts["where_line"].format(agency=context["agency"]))
     return [line for line in out if line]
 
 
@@ -198,12 +241,16 @@ def utter_status(dispatcher: CollectingDispatcher, context: Dict[str, Any]) -> N
                  {"title": texts["no_thanks_button"], "payload": "/deny"}])
 
 
-def followup_kind(text: str) -> Optional[str]:
+def followup_kinds(text: str) -> List[str]:
     said = steering().said(text)
-    for kind, phrases in dossier_texts()["followup_words"].items():
-        if said.has_any(steering().phrases(phrases)):
-            return kind
-    return None
+    return [kind for kind, phrases in dossier_texts()["followup_words"].items()
+            if said.has_any(steering().phrases(phrases))]
+
+
+def asks_own_dossier(text: str) -> bool:
+    """"hồ sơ … của tôi sao rồi": about a dossier already submitted, whatever procedure it names."""
+    said = steering().said(text)
+    return said.has(steering().phrase("hồ sơ")) and said.has_any(steering().phrases(dossier_texts()["own_dossier"]))
 
 
 def answer_followup(dispatcher: CollectingDispatcher, tracker: Tracker, force: bool = False) -> bool:
@@ -216,18 +263,24 @@ def answer_followup(dispatcher: CollectingDispatcher, tracker: Tracker, force: b
         return False
     if next(tracker.get_latest_entity_values("procedure"), None):
         return False
-    kind = followup_kind(text)
-    if kind is None and not force:
+    kinds = followup_kinds(text)
+    if not kinds and not force:
         return False
-    if kind is None:
+    if not kinds:
         lines = _lines(context, "dates", "why", "missing", "late", "next")
         lines.insert(0, f"{context['code']} — {context['procedure_name']}: {context['status_label']}")
-    elif kind == "late":
-        lines = _lines(context, "when", "late") if context["late_days"] else _lines(context, "when", "next")
-    elif kind == "when":
-        lines = _lines(context, "when", "late")
     else:
-        lines = _lines(context, kind) or _lines(context, "next")
+        lines = []
+        for kind in kinds[:3]:
+            if kind == "late":
+                lines += _lines(context, "when", "late") if context["late_days"] else _lines(context, "when", "next")
+            elif kind == "when":
+                lines += _lines(context, "when", "late")
+            elif kind == "where":
+                lines += _lines(context, "where", "next")
+            else:
+                lines += _lines(context, kind) or _lines(context, "next")
+        lines = list(dict.fromkeys(lines))
     dispatcher.utter_message(response="utter_dossier_followup", answer="\n".join(lines))
     return True
 
@@ -242,8 +295,16 @@ class ActionDossierFollowup(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
+        if procedure_question(tracker) and not asks_own_dossier(tracker.latest_message.get("text") or ""):
+            events = reinterpreted(tracker, set(), force="ask_procedure")  # "… có ghi tên ba được không"
+            if events:
+                return events
+        if steering().has_no_code(tracker.latest_message.get("text") or ""):
+            dispatcher.utter_message(response="utter_dossier_code_help", **contact_values(knowledge.province()))
+            return []
         text = fold(tracker.latest_message.get("text") or "")
-        if "khac" in text.split() or not answer_followup(dispatcher, tracker, force=True):
+        if not tracker.get_slot("has_dossier") or "khac" in text.split() \
+                or not answer_followup(dispatcher, tracker, force=True):
             return [FollowupAction("dossier_status_form")]
         return []
 
@@ -258,7 +319,7 @@ class ActionCheckDossierStatus(Action):
         code = tracker.get_slot("dossier_code")
         value = tracker.get_slot("verification_value")
         # The verification value is used once and never kept in the conversation.
-        reset = [SlotSet("verification_value", None), SlotSet("dossier_code", None)]
+        reset = [SlotSet("verification_value", None), SlotSet("dossier_code", None), SlotSet("pending_code", None)]
         if not code or not value:  # the form ended early and said why (a locked code)
             return reset
         engine, at = services.app_db(), db.now()
@@ -284,7 +345,7 @@ class ActionCheckDossierStatus(Action):
             if locked is not None:
                 utter_refusal(dispatcher, locked, at)
             kind = "not_found" if isinstance(outcome, DossierNotFound) else "verification_failed"
-            return reset + [SlotSet("lookup_outcome", kind)]
+            return reset + [SlotSet("lookup_outcome", kind), SlotSet("pending_code", None if locked else code)]
         if isinstance(outcome, RequestRejected):
             dispatcher.utter_message(response="utter_invalid_dossier_code")
             return reset + [SlotSet("lookup_outcome", "not_found")]
@@ -308,6 +369,10 @@ class ActionSubscribeDossier(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         code = tracker.get_slot("followable_code")
+        if not code:
+            events = in_context(dispatcher, tracker)
+            if events is not None:
+                return events
         if not code:
             dispatcher.utter_message(response="utter_nothing_to_follow")
             return []

@@ -80,11 +80,11 @@ class ValidateOnlineApplicationForm(FormValidationAction):
             return None
         intent = tracker.latest_message.get("intent") or {}
         lexicon = steering()
+        if slot == "applicant_name" and lexicon.name_in(text):
+            return text
         if lexicon.is_stop(text):
             return None
         if slot == "applicant_id" and lexicon.is_skip(text):
-            return text
-        if lexicon.name_in(text) and slot == "applicant_name":
             return text
         if any(ch.isdigit() for ch in text):
             return text

@@ -12,7 +12,8 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import knowledge
-from bot.actions.dossiers import answer_followup
+from bot.actions.dossiers import in_context
+from bot.actions.places import best_place
 from bot.actions.steering import steering
 from bot.actions.texts import contact_values, response_text
 from bot.config import load_settings
@@ -68,8 +69,7 @@ def resolve_procedure(tracker: Tracker) -> Resolution:
 
 
 def resolve_place(tracker: Tracker) -> Optional[PlaceResolution]:
-    named = next(tracker.get_latest_entity_values("locality"), None) or tracker.get_slot("locality")
-    return knowledge.localities().resolve(str(named)) if named else None
+    return best_place(tracker)
 
 
 def field_buttons() -> List[Dict[str, str]]:
@@ -90,6 +90,9 @@ def question_words() -> Dict[str, Any]:
         "aspects": {a: lexicon.phrases(ps) for a, ps in document["aspects"].items()},
         "cases": {c: lexicon.phrases(ps) for c, ps in document["cases"].items()},
         "groups": [(str(g), lexicon.phrase(str(g))) for g in document["groups"]],
+        "yes_no": lexicon.phrases(document["yes_no"]),
+        "fillers": {w for item in [*document["fillers"], *read_yaml(
+            load_settings().data_dir / "lexicon" / "generic_words.yml")["words"]] for w in lexicon.phrase(str(item)).folded},
     }
 
 
@@ -99,9 +102,25 @@ def aspects_asked(text: str) -> List[str]:
     return [a for a, phrases in question_words()["aspects"].items() if said.has_any(phrases)]
 
 
-def case_asked(text: str) -> Optional[str]:
+SITUATION_WORDS = 2  # words of its own that make a yes/no question a case of the citizen's
+
+
+def case_asked(text: str, named: Optional[dict] = None) -> Optional[str]:
+    """The kind of case a question asks about; "other" for a yes/no question about the citizen's
+    own situation that no kind names; None for a plain question about the procedure."""
     said = steering().said(text)
-    return next((c for c, phrases in question_words()["cases"].items() if said.has_any(phrases)), None)
+    found = next((c for c, phrases in question_words()["cases"].items() if said.has_any(phrases)), None)
+    if found or not said.has_any(question_words()["yes_no"]):
+        return found
+    ignored = set(question_words()["fillers"])
+    if named is not None:
+        for surface in [named["name"], *named["aliases"]]:
+            ignored |= set(steering().phrase(surface).folded)
+    for phrases in question_words()["aspects"].values():
+        for phrase in phrases:
+            ignored |= set(phrase.folded)
+    own = [w for w in said.folded if w not in ignored and not w.isdigit()]
+    return "other" if len(own) >= SITUATION_WORDS else None
 
 
 def shorten(text: str, limit: int = MAX_CHARS) -> str:
@@ -135,8 +154,13 @@ class ActionAnswerProcedure(Action):
         text = tracker.latest_message.get("text") or ""
         if intent == "inform" and next(tracker.get_latest_entity_values("dossier_code"), None):
             return [FollowupAction("dossier_status_form")]  # a bare code: look it up
-        if answer_followup(dispatcher, tracker):
-            return []
+        events_in_context = in_context(dispatcher, tracker, procedure_questions=False)  # answered here
+        if events_in_context is not None:
+            return events_in_context
+        if (intent == "inform" and next(tracker.get_latest_entity_values("locality"), None)
+                and not next(tracker.get_latest_entity_values("procedure"), None)
+                and not knowledge.catalogue().get(tracker.get_slot("procedure"))):
+            return [FollowupAction("action_answer_locality")]  # "tôi ở Điện Bàn": where that is now
         typed = "" if text.startswith("/") else text
         asked = aspects_asked(typed)
         aspect = ASPECT_OF_INTENT.get(intent) or tracker.get_slot("procedure_aspect") or "overview"
@@ -145,7 +169,8 @@ class ActionAnswerProcedure(Action):
         events: List[Dict[Text, Any]] = [SlotSet("procedure_aspect", aspect)]
         resolution = resolve_procedure(tracker)
         catalogue = knowledge.catalogue()
-        case = case_asked(typed) if typed else None
+        case = case_asked(typed, catalogue.get(resolution.procedure) if resolution.status == "found" else None) \
+            if typed else None
 
         if case == "difference":
             named = knowledge.resolver().find_all_in_text(typed)
@@ -188,6 +213,10 @@ class ActionAnswerProcedure(Action):
         shown = [a for a in asked if a != aspect] if len(asked) >= 2 else []
         for one in [aspect, *shown][:3]:
             warned = self.answer(dispatcher, domain, entry, one, place, warned)
+        named_here = next(tracker.get_latest_entity_values("locality"), None)
+        if named_here and place is not None and place.status == "one" and "agency" not in [aspect, *shown]:
+            dispatcher.utter_message(text=answers.place_line(entry, place, knowledge.localities(),
+                                                             knowledge.procedure_texts()))
         events.append(SlotSet("warned", warned))
         rated = list(tracker.get_slot("rated") or [])
         if aspect != "overview" and entry["id"] not in rated:
@@ -199,7 +228,11 @@ class ActionAnswerProcedure(Action):
 
     @staticmethod
     def _ask_place(dispatcher: CollectingDispatcher, place: PlaceResolution, entry: dict) -> None:
+        """Who handles it first; then which commune, for that commune's own office."""
         localities = knowledge.localities()
+        texts = knowledge.procedure_texts()
+        dispatcher.utter_message(text=texts["agency_first"].format(name=entry["name"], agency=entry["handled_by"]["agency"])
+                                 + (" " + texts["any_desk"] if entry["handled_by"]["any_desk"] else ""))
         note = answers.former_district_note(place, localities, knowledge.procedure_texts())
         buttons = [
             {"title": localities.unit(u)["name"],

@@ -68,6 +68,8 @@ class Steering:
     no_code: FrozenSet[Phrase]
     question: FrozenSet[Phrase]
     wrong: FrozenSet[Phrase]
+    complaint: FrozenSet[Phrase]
+    dossier_words: FrozenSet[Phrase]
     fields: Dict[str, FrozenSet[Phrase]]
     surnames: FrozenSet[str]         # family names, lower case, accented
     surnames_folded: FrozenSet[str]  # the same without accents
@@ -88,7 +90,13 @@ class Steering:
     def is_stop(self, text: str) -> bool:
         """A short message that says "stop" ("thôi", "thôi khỏi nha", "hủy đi em")."""
         said = self.said(text)
-        return 0 < len(said) <= 5 and said.has_any(self.stop) and not self.is_question(text)
+        if not 0 < len(said) <= 8 or self.is_question(text):
+            return False
+        words = said.spelt if said.accented else said.folded
+        # a stop leads the message ("để sau nha, giờ đang bận"); a one-word stop ("thôi", "hủy")
+        # only there ("Lê Quang Huy" is a name); a longer one anywhere in a short message
+        return any((p.spelt if said.accented else p.folded) == words[:len(p.folded)] or
+                   (len(p.folded) > 1 and len(said) <= 5 and said.has(p)) for p in self.stop)
 
     def is_skip(self, text: str) -> bool:
         said = self.said(text)
@@ -145,7 +153,7 @@ def steering() -> Steering:
     document = read_yaml(data / "lexicon" / "steering.yml")
     surnames = read_yaml(data / "lexicon" / "surnames.yml")["surnames"]
     empty = frozenset()  # type: FrozenSet[Phrase]
-    base = Steering(teencode, empty, empty, empty, empty, empty, {}, frozenset(), frozenset())
+    base = Steering(teencode, empty, empty, empty, empty, empty, empty, empty, {}, frozenset(), frozenset())
     return Steering(
         teencode=teencode,
         stop=base.phrases(document["stop"]),
@@ -153,6 +161,8 @@ def steering() -> Steering:
         no_code=base.phrases(document["no_code"]),
         question=base.phrases(document["question"]),
         wrong=base.phrases(document["wrong"]),
+        complaint=base.phrases(document["complaint"]),
+        dossier_words=base.phrases(document["dossier"]),
         fields={field: base.phrases(items) for field, items in document["fields"].items()},
         surnames=frozenset(normalise(str(name)).text.lower() for name in surnames),
         surnames_folded=frozenset(fold(str(name)) for name in surnames),

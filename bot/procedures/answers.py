@@ -122,6 +122,17 @@ def agency(
     }
 
 
+def place_line(entry: Dict[str, Any], place: PlaceResolution, localities: Localities,
+               texts: Dict[str, Any]) -> str:
+    """For a citizen who named their place: what it is now and that unit's office."""
+    unit = localities.unit(place.units[0])
+    lines = [texts["former_place"].format(former=r["name"], unit=unit["name"]) for r in place.records
+             if r["kind"] != "unit"]
+    template = texts["unit_desk"].get(entry["handled_by"]["level"], texts["unit_desk"]["other"])
+    lines.append(template.format(unit=unit["name"], agency=entry["handled_by"]["agency"]))
+    return "\n".join(lines)
+
+
 def former_district_note(place: PlaceResolution, localities: Localities, texts: Dict[str, Any]) -> str:
     """'Cấp huyện không còn…' when a former district was named."""
     notes = []
