@@ -86,6 +86,7 @@ core: install train
 
 nlu-check: install train
 	$(PY) -m scripts.eval_nlu --model $(MODEL) --enforce
+	$(PY) -m scripts.eval_nlu --model $(MODEL) --blind --enforce
 
 # Headless Chromium for the widget's browser tests (Debian's packages; Playwright cannot
 # download its own browsers here).

@@ -53,9 +53,10 @@ class Localities:
         """A name typed with accents is matched as spelt ("Tam Thanh" is not "Tam Thành");
         one typed without any is matched without them."""
         spelt = self._spelt(named)
+        typed_accents = fold(named) != named.lower().replace("đ", "d")  # before teencode adds any ("tp")
         if named in self.records:
             ids = {named}
-        elif spelt != self._key(named):
+        elif typed_accents:
             ids = self.by_spelling.get(spelt, set())
         else:
             ids = self.by_key.get(self._key(named), set())

@@ -47,6 +47,9 @@
   var MAX_CHARS = 4000;
   var ANSWER_TIMEOUT_MS = 30000;
   var URL_RE = /https?:\/\/[^\s<>"'«»]+/g;
+  // Phone numbers said in answers (the 1022 hotline, "0236 1022", a mobile number): tap to call.
+  // No look-behind (older Safari cannot parse it): the character before is matched and kept.
+  var PHONE_RE = /(^|[^\d.,\/-])(0\d{2,3}(?: ?\d{3,4}){1,2}|1022)(?![\d.,\/-])/g;
 
   var script = document.currentScript || (function () {
     var all = document.querySelectorAll("script[src]");
@@ -180,23 +183,69 @@
 
   /* ---------- rendering ---------- */
 
-  // Text with its web addresses as links; every piece is a text node or an <a> built here.
+  // The end of a web address in a sentence: punctuation, and a closing bracket the address did
+  // not open ("(mục Phản ánh kiến nghị: https://dichvucong.danang.gov.vn)").
+  function trimAddress(address) {
+    for (;;) {
+      var trimmed = address.replace(/[.,;:!?]+$/, "");
+      var closing = trimmed.slice(-1);
+      if (closing === ")" && (trimmed.match(/\(/g) || []).length < (trimmed.match(/\)/g) || []).length) {
+        trimmed = trimmed.slice(0, -1);
+      }
+      if (trimmed === address) return address;
+      address = trimmed;
+    }
+  }
+
+  // Phone numbers of a piece of text as tel: links.
+  function phonedText(value, fragment) {
+    var last = 0;
+    var match;
+    PHONE_RE.lastIndex = 0;
+    while ((match = PHONE_RE.exec(value)) !== null) {
+      var start = match.index + match[1].length;
+      if (start > last) fragment.appendChild(document.createTextNode(value.slice(last, start)));
+      var link = el("a", "dvc-link dvc-tel", { href: "tel:" + match[2].replace(/ /g, "") });
+      link.textContent = match[2];
+      fragment.appendChild(link);
+      last = start + match[2].length;
+    }
+    if (last < value.length) fragment.appendChild(document.createTextNode(value.slice(last)));
+  }
+
+  // Text with its web addresses and phone numbers as links; every piece is a text node or an
+  // <a> built here.
   function linkedText(value) {
     var fragment = document.createDocumentFragment();
     var last = 0;
     var match;
     URL_RE.lastIndex = 0;
     while ((match = URL_RE.exec(value)) !== null) {
-      var address = match[0].replace(/[.,;:!?]+$/, ""); // sentence punctuation is not the link
-      if (match.index > last) fragment.appendChild(document.createTextNode(value.slice(last, match.index)));
+      var address = trimAddress(match[0]); // sentence punctuation is not the link
+      if (match.index > last) phonedText(value.slice(last, match.index), fragment);
       var link = el("a", "dvc-link", { href: address, target: "_blank", rel: "noopener noreferrer" });
       link.textContent = address;
       fragment.appendChild(link);
       last = match.index + address.length;
       URL_RE.lastIndex = last;
     }
-    if (last < value.length) fragment.appendChild(document.createTextNode(value.slice(last)));
+    if (last < value.length) phonedText(value.slice(last), fragment);
     return fragment;
+  }
+
+  // Choices of earlier messages no longer act: the conversation has moved on.
+  function retireChoices(except) {
+    var choices = log.querySelectorAll("button.dvc-choice");
+    for (var i = 0; i < choices.length; i++) {
+      if (!except || !except.contains(choices[i])) choices[i].disabled = true;
+    }
+  }
+
+  // A new answer is read from its start, not from its last line.
+  var answerStart = null;
+  function showAnswerStart() {
+    if (answerStart) log.scrollTop = Math.max(0, answerStart.offsetTop - 8);
+    else log.scrollTop = log.scrollHeight;
   }
 
   function isWebAddress(value) {
@@ -242,19 +291,31 @@
     }
     if (item.buttons && item.buttons.length) row.appendChild(renderButtons(item.buttons));
     log.appendChild(row);
-    log.scrollTop = log.scrollHeight;
+    if (mine) {
+      answerStart = null;
+    } else if (!answerStart) {
+      answerStart = row;
+    }
+    return row;
   }
 
   function add(item) {
     conversation.push(item);
     saveHistory();
+    if (item.from === "user") retireChoices();
     render(item);
+    if (item.from === "user") log.scrollTop = log.scrollHeight;
+    else showAnswerStart();
   }
 
   function renderAll() {
     while (log.firstChild) log.removeChild(log.firstChild);
+    answerStart = null;
     render({ from: "bot", text: TEXTS.welcome }); // not stored: the same on every load
-    conversation.forEach(render);
+    var lastRow = null;
+    conversation.forEach(function (item) { lastRow = render(item); });
+    retireChoices(lastRow && lastRow.classList.contains("dvc-from-bot") ? lastRow : null);
+    showAnswerStart();
   }
 
   function showStatus(message) {
@@ -384,7 +445,7 @@
     unread.hidden = true;
     launcher.setAttribute("aria-expanded", "true");
     session.setItem(KEY_OPEN, "1");
-    log.scrollTop = log.scrollHeight;
+    showAnswerStart();
     connect();
     if (moveFocus) input.focus();
   }

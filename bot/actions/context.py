@@ -23,8 +23,31 @@ def last_question(tracker: Tracker) -> Dict[str, Any]:
                 return {}
             seen_latest_user = True
         elif seen_latest_user and event.get("event") == "bot":
-            return {"text": event.get("text") or "", "buttons": (event.get("data") or {}).get("buttons") or []}
+            return {"text": event.get("text") or "", "buttons": (event.get("data") or {}).get("buttons") or [],
+                    "response": (event.get("metadata") or {}).get("utter_action")}
     return {}
+
+
+# Actions after which no application waits at its summary.
+_SUMMARY_ENDS = {"action_create_draft", "action_ask_offline_reason", "online_application_form",
+                 "action_start_online_service", "action_restart", "action_session_start"}
+
+
+def awaiting_confirmation(tracker: Tracker) -> bool:
+    """Whether an application's summary was shown and neither sent, corrected nor cancelled
+    since (a question asked at the summary does not end it)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "action":
+            if event.get("name") == "action_confirm_application":
+                return True
+            if event.get("name") in _SUMMARY_ENDS:
+                return False
+    return False
+
+
+def in_application(tracker: Tracker) -> bool:
+    """An application form asking, or its summary waiting: no rating question then."""
+    return (tracker.active_loop or {}).get("name") == "online_application_form" or awaiting_confirmation(tracker)
 
 
 def asked_with(tracker: Tracker, payload_prefix: str) -> bool:

@@ -9,12 +9,14 @@ from typing import Any, Dict, List, Optional, Text
 
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import knowledge
-from bot.actions.context import asked_with, reinterpreted
+from bot.actions.context import asked_with, awaiting_confirmation, reinterpreted
 from bot.actions.dossiers import in_context
 from bot.actions.feedback import record_rating
+from bot.actions.procedures import aspects_asked, case_asked
 from bot.actions.steering import steering
 from bot.actions.texts import contact_values, response_text
 
@@ -68,6 +70,11 @@ class ActionClarifyIntent(Action):
         if events is not None:
             return events
 
+        text = message.get("text") or ""
+        topic = knowledge.catalogue().get(tracker.get_slot("procedure"))
+        if topic and not text.startswith("/") and (aspects_asked(text) or case_asked(text, topic)):
+            return [FollowupAction("action_answer_procedure")]  # "sinh viên có được giảm không"
+
         if _previous_bot_action(tracker) == CLARIFY_ACTION:
             contact = contact_values(knowledge.province())
             dispatcher.utter_message(response="utter_fallback_give_up", **contact)
@@ -79,6 +86,10 @@ class ActionClarifyIntent(Action):
             for r in message.get("intent_ranking") or []
             if r.get("name") in labels and r.get("name") not in NOT_OFFERED
         ]
+        if not ranking:  # nothing likely to offer ("sdfkjh qwe"): say so, and what can be asked
+            dispatcher.utter_message(response="utter_not_understood")
+            dispatcher.utter_message(response="utter_capabilities")
+            return []
         buttons = [
             {"title": labels[name], "payload": _intent_payload(name, message.get("entities") or [])}
             for name in ranking[:2]
@@ -137,9 +148,14 @@ class ActionBareAnswer(Action):
         events = in_context(dispatcher, tracker)
         if events is not None:
             return events
-        if asked_with(tracker, "/rate_answer"):
+        if awaiting_confirmation(tracker):  # "ok đúng rồi tạo đi" after a question at the summary
+            return [FollowupAction("action_create_draft" if intent == "affirm" else "action_review_application")]
+        bare = len(text.split()) <= BARE_WORDS or text.startswith("/")
+        if asked_with(tracker, "/rate_answer") and (bare or not steering().is_question(text)):
             record_rating(dispatcher, tracker, "useful" if intent == "affirm" else "not_useful")
             return []
+        if not text.startswith("/") and aspects_asked(text):
+            return [FollowupAction("action_answer_procedure")]  # "giấy tờ": of which procedure?
         if len(text.split()) > BARE_WORDS and not text.startswith("/"):
             events = reinterpreted(tracker, CONTEXT_INTENTS)
             if events:

@@ -236,7 +236,9 @@ def utter_status(dispatcher: CollectingDispatcher, context: Dict[str, Any]) -> N
     dispatcher.utter_message(
         response="utter_dossier_status", code=context["code"], procedure_name=context["procedure_name"],
         status_label=context["status_label"], details="\n".join(details),
-        next_step=texts["next_step"].get(context["status"], ""),
+        # The missing papers already say what to do next: not twice.
+        next_step="" if context["missing"] or not texts["next_step"].get(context["status"]) else
+        "\n" + texts["next_step"][context["status"]],
         buttons=[{"title": texts["subscribe_button"], "payload": "/subscribe_dossier"},
                  {"title": texts["no_thanks_button"], "payload": "/deny"}])
 
@@ -295,18 +297,20 @@ class ActionDossierFollowup(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
+        answered = [SlotSet("lookup_wanted", False)]
         if procedure_question(tracker) and not asks_own_dossier(tracker.latest_message.get("text") or ""):
             events = reinterpreted(tracker, set(), force="ask_procedure")  # "… có ghi tên ba được không"
             if events:
-                return events
+                return answered + events
         if steering().has_no_code(tracker.latest_message.get("text") or ""):
             dispatcher.utter_message(response="utter_dossier_code_help", **contact_values(knowledge.province()))
-            return []
+            return answered
         text = fold(tracker.latest_message.get("text") or "")
         if not tracker.get_slot("has_dossier") or "khac" in text.split() \
                 or not answer_followup(dispatcher, tracker, force=True):
-            return [FollowupAction("dossier_status_form")]
-        return []
+            # The rule starts the form; when this runs as a follow-up of another action, so does this.
+            return [SlotSet("lookup_wanted", True), FollowupAction("dossier_status_form")]
+        return answered
 
 
 class ActionCheckDossierStatus(Action):
@@ -373,6 +377,11 @@ class ActionSubscribeDossier(Action):
             events = in_context(dispatcher, tracker)
             if events is not None:
                 return events
+            text = tracker.latest_message.get("text") or ""
+            if not text.startswith("/") and knowledge.resolver().find_in_text(text).status == "found":
+                events = reinterpreted(tracker, set(), force="ask_procedure")  # nothing to follow: a question
+                if events:
+                    return events
         if not code:
             dispatcher.utter_message(response="utter_nothing_to_follow")
             return []

@@ -13,11 +13,12 @@ from rasa_sdk.types import DomainDict
 
 from bot import knowledge, services
 from bot.actions.dossiers import dossier_texts, failed, utter_unavailable
-from bot.actions.procedures import field_buttons, resolve_procedure
+from bot.actions.context import reinterpreted
+from bot.actions.procedures import aspects_asked, field_buttons, question_words, resolve_procedure
 from bot.actions.steering import steering
 from bot.actions.texts import contact_values
 from bot.funnel import record
-from bot.nlu.values import id_number, phone_number
+from bot.nlu.values import id_number, mobile_number
 from bot.onestop.client import DraftCreated, OneStopUnavailable
 from bot.procedures import answers
 
@@ -62,6 +63,18 @@ class ActionStartOnlineService(Action):
                 SlotSet("application_ready", True)]
 
 
+def switched_procedure(tracker: Tracker) -> Optional[str]:
+    """Another procedure the citizen now wants, in the middle of an application ("à không, tôi
+    muốn làm lý lịch tư pháp", "thôi đổi qua đăng ký hộ kinh doanh"): one that can start online."""
+    text = tracker.latest_message.get("text") or ""
+    current = tracker.get_slot("application_procedure")
+    if not current or text.startswith("/") or not steering().said(text).has_any(steering().switch):
+        return None
+    catalogue = knowledge.catalogue()
+    named = [i for i in knowledge.resolver().find_all_in_text(text) if i != current]
+    return next((i for i in named if answers.can_start_online(catalogue.get(i))), None)
+
+
 class ValidateOnlineApplicationForm(FormValidationAction):
     """Name, phone and (optional) ID number. A message that is not a value — a stop word, a
     question, a request for a person — fills nothing: the form rejects it and the rules of
@@ -69,6 +82,16 @@ class ValidateOnlineApplicationForm(FormValidationAction):
 
     def name(self) -> Text:
         return "validate_online_application_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[Text, Any]]:
+        switched = switched_procedure(tracker)
+        if switched:  # the values given so far are kept; the form asks on
+            entry = knowledge.catalogue().get(switched)
+            record(tracker, "online_guidance", entry["id"])
+            dispatcher.utter_message(response="utter_application_switched", name=entry["name"])
+            return [SlotSet("application_procedure", switched), SlotSet("procedure", switched)]
+        return await super().run(dispatcher, tracker, domain)
 
     @staticmethod
     def _requested(tracker: Tracker, slot: str) -> Optional[str]:
@@ -84,6 +107,10 @@ class ValidateOnlineApplicationForm(FormValidationAction):
             return text
         if lexicon.is_stop(text):
             return None
+        if lexicon.field_named(text) and not any(ch.isdigit() for ch in text):
+            return None  # "sửa số điện thoại": which value, not the value
+        if switched_procedure(tracker):
+            return None  # "thôi đổi qua đăng ký hộ kinh doanh"
         if slot == "applicant_id" and lexicon.is_skip(text):
             return text
         if any(ch.isdigit() for ch in text):
@@ -121,7 +148,7 @@ class ValidateOnlineApplicationForm(FormValidationAction):
 
     def validate_applicant_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: DomainDict) -> Dict[Text, Any]:
-        phone = phone_number(str(value or ""))
+        phone = mobile_number(str(value or ""))
         if phone is None:
             return failed(dispatcher, tracker, "applicant_phone", "utter_invalid_phone")
         return {"applicant_phone": phone, "retry_count": 0}
@@ -195,7 +222,8 @@ class ActionReviewApplication(Action):
             return [SlotSet(field, value), SlotSet("application_field", None),
                     FollowupAction("action_confirm_application")]
         if field is not None:
-            return [SlotSet(field, None), SlotSet("application_field", None),
+            # Only that value is asked again; the form then comes back to the summary.
+            return [SlotSet(field, None), SlotSet("application_field", None), SlotSet("requested_slot", field),
                     FollowupAction("online_application_form")]
         if text.startswith("/correct_application") or (typed and lexicon.says_wrong(typed)
                                                       and not lexicon.is_stop(typed)):
@@ -208,7 +236,7 @@ class ActionReviewApplication(Action):
         if not text or field is None:
             return None
         if field == "applicant_phone":
-            return phone_number(text)
+            return mobile_number(text)
         if field == "applicant_id":
             return id_number(text)
         return steering().name_in(text)
@@ -281,6 +309,13 @@ class ActionOnlineHelp(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        text = tracker.latest_message.get("text") or ""
+        if (not text.startswith("/") and knowledge.resolver().find_in_text(text).status == "found"
+                and not steering().said(text).has_any(question_words()["online_help"])):
+            # "… hỏi cho mình là lệ phí lý lịch tư pháp" / "khai tử mới đúng": about the procedure
+            events = reinterpreted(tracker, set(), force="ask_fee" if "fee" in aspects_asked(text) else "ask_procedure")
+            if events:
+                return events
         response = "utter_payment_help" if intent == "ask_payment" else "utter_vneid_help"
         dispatcher.utter_message(response=response, **contact_values(knowledge.province()))
         return []

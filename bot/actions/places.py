@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
@@ -12,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import knowledge
 from bot.localities import PlaceResolution
+from bot.actions.context import last_question
 from bot.config import load_settings
 from bot.nlu.lexicon import read_yaml
 from bot.nlu.text import fold
@@ -39,6 +41,11 @@ def describe(record: dict) -> str:
         return (texts["unit"] if formed else texts["unit_plain"]).format(name=record["name"], formed=", ".join(formed))
     if record["kind"] == "former_district":
         return texts["former_district"].format(name=record["name"], units=_names(units))
+    if len(units) == 1:
+        unit = knowledge.localities().unit(units[0])
+        formed = unit.get("former_units") or []
+        if len(formed) == 1 and fold(formed[0]["name"]) == fold(record["name"]) == fold(unit["name"]):
+            return texts["unit_unchanged"].format(name=unit["name"])  # "xã Tam Hải": kept as it was
     if record.get("split"):
         return texts["split"].format(name=record["name"], district=district, units=_names(units))
     return texts["former_commune"].format(name=record["name"], district=district, units=_names(units))
@@ -53,11 +60,48 @@ def _narrowed(records: List[dict], others: List[dict]) -> List[dict]:
     return kept or records
 
 
+@lru_cache(maxsize=1)
+def place_markers() -> Dict[str, Any]:
+    document = read_yaml(load_settings().data_dir / "lexicon" / "place_markers.yml")
+    return {key: {fold(str(w)) for w in document[key]} for key in ("strict", "weak", "not_here", "not_before")}
+
+
+def heard_places(tracker: Tracker) -> List[str]:
+    """The places a message names. A former commune's name is also a word or a person's name
+    ("bình an", "bé Minh An", "Bình Dương" the province): it counts with a marker ("xã",
+    "phường"…), or after "ở"/"tại" when it is not a place outside the city, or when the
+    assistant has just asked for a place. Today's units and former districts count as named."""
+    message = tracker.latest_message or {}
+    text = message.get("text") or ""
+    entities = [e for e in message.get("entities") or [] if e.get("entity") == "locality"]
+    asked = any('"locality"' in str(b.get("payload") or "") for b in last_question(tracker).get("buttons", []))
+    if text.startswith("/") or asked:
+        return list(dict.fromkeys(str(e["value"]) for e in entities))
+    markers, localities = place_markers(), knowledge.localities()
+    heard: List[str] = []
+    for entity in entities:
+        start, end = int(entity.get("start") or 0), int(entity.get("end") or 0)
+        before = re.findall(r"\w+\.?", fold(text[:start]))
+        own = re.findall(r"\w+\.?", fold(text[start:end]))
+        last, last_two = (before[-1] if before else ""), " ".join(before[-2:])
+        # The marker may be part of the name found ("Xã Cẩm Kim", "tt prao").
+        marked = bool(own) and (own[0] in markers["strict"] or " ".join(own[:2]) in markers["strict"])
+        records = localities.resolve(str(entity["value"])).records
+        commune = bool(records) and all(r["kind"] in ("former_commune", "former_name") for r in records)
+        if commune and last in markers["not_before"]:
+            continue  # "bé Minh An", "chúc ad bình an"
+        if (marked or last in markers["strict"] or last_two in markers["strict"] or not commune
+                or (last in markers["weak"] and fold(str(entity.get("value"))) not in markers["not_here"]
+                    and fold(text[entity["start"]:entity["end"]]) not in markers["not_here"])):
+            heard.append(str(entity["value"]))
+    return list(dict.fromkeys(heard))
+
+
 def best_place(tracker: Tracker) -> Optional[PlaceResolution]:
     """The place of this message: of several named, the most specific, narrowed by a former
     district named beside it ("xã Bình Triều, huyện Thăng Bình"); else the one in context."""
     localities = knowledge.localities()
-    named = list(dict.fromkeys(tracker.get_latest_entity_values("locality")))
+    named = heard_places(tracker)
     resolutions = [localities.resolve(str(n)) for n in named]
     found = [r for r in resolutions if r.records]
     if not found:
@@ -82,7 +126,7 @@ class ActionAnswerLocality(Action):
     ) -> List[Dict[Text, Any]]:
         texts = place_texts()
         localities = knowledge.localities()
-        named = list(dict.fromkeys(tracker.get_latest_entity_values("locality")))
+        named = heard_places(tracker)
         if not named:
             dispatcher.utter_message(response="utter_locality_answer", answer=texts["no_place"])
             return []

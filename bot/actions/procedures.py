@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
@@ -12,13 +13,15 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import knowledge
+from bot.actions.context import in_application, last_question
 from bot.actions.dossiers import in_context
-from bot.actions.places import best_place
+from bot.actions.places import best_place, heard_places
 from bot.actions.steering import steering
 from bot.actions.texts import contact_values, response_text
 from bot.config import load_settings
 from bot.localities import PlaceResolution
 from bot.nlu.lexicon import read_yaml
+from bot.nlu.text import fold
 from bot.procedures import answers
 from bot.procedures.resolver import Resolution
 from bot.funnel import record
@@ -51,20 +54,43 @@ def today() -> dt.date:
     return dt.date.today()
 
 
+def named_procedures(tracker: Tracker) -> List[str]:
+    """The procedures a message names, in order, without those named as a purpose ("xin giấy
+    xác nhận tình trạng hôn nhân để kết hôn lại") when another is named too."""
+    message = tracker.latest_message or {}
+    text = message.get("text") or ""
+    entities = [e for e in message.get("entities") or [] if e.get("entity") == "procedure"]
+    entities.sort(key=lambda e: int(e.get("start") or 0))
+    purpose = set(question_words()["purpose"])
+    kept = [e for e in entities
+            if not set(fold(text[: int(e.get("start") or 0)]).split()[-1:]) & purpose]
+    return list(dict.fromkeys(str(e["value"]) for e in (kept or entities)))
+
+
 def resolve_procedure(tracker: Tracker) -> Resolution:
     """The procedure of this message: a named one replaces the one in context. A button's
     payload names its procedure as an entity; its text is never searched."""
     resolver = knowledge.resolver()
-    named = next(tracker.get_latest_entity_values("procedure"), None)
-    if named:
-        return resolver.resolve(str(named))
+    # Several named: the last one is asked about; the first ones set the scene ("chưa đăng ký
+    # kết hôn, giờ làm khai sinh cho con…").
     text = tracker.latest_message.get("text") or ""
-    found = resolver.find_in_text("" if text.startswith("/") else text)
     in_context = tracker.get_slot("procedure")
-    if found.status in ("found", "ambiguous"):
+    known = bool(in_context and knowledge.catalogue().get(in_context))
+    named = named_procedures(tracker)
+    if named:
+        resolutions = [resolver.resolve(n) for n in named]
+        found = [r for r in resolutions if r.status == "found"]
+        if found:
+            return found[-1]  # a whole name before a shared word ("thành lập công ty … giấy phép")
+        if known and resolutions[-1].status == "ambiguous":
+            return Resolution("found", (in_context,), named=in_context)  # "… có giấy phép": the topic
+        return resolutions[-1]
+    found = resolver.find_in_text("" if text.startswith("/") else text, prefixes=not known)
+    if found.status == "found" or (found.status == "ambiguous" and not known):
         return found
-    if in_context and knowledge.catalogue().get(in_context):
-        return Resolution("found", (in_context,), named=in_context)  # a follow-up
+    if known:
+        # A follow-up; a shared word ("giấy phép", "đăng ký") does not replace the topic.
+        return Resolution("found", (in_context,), named=in_context)
     return found
 
 
@@ -80,6 +106,7 @@ def field_buttons() -> List[Dict[str, str]]:
 
 
 MAX_CHARS = 600  # an answer a phone shows at once; the rest behind the details button
+_MARK = "\x00"    # where the kept tail (warning, legal basis) begins in a filled response
 
 
 @lru_cache(maxsize=1)
@@ -91,14 +118,19 @@ def question_words() -> Dict[str, Any]:
         "cases": {c: lexicon.phrases(ps) for c, ps in document["cases"].items()},
         "groups": [(str(g), lexicon.phrase(str(g))) for g in document["groups"]],
         "yes_no": lexicon.phrases(document["yes_no"]),
+        "online_help": lexicon.phrases(document["online_help"]),
+        "purpose": {fold(str(w)) for w in document["purpose"]},
         "fillers": {w for item in [*document["fillers"], *read_yaml(
             load_settings().data_dir / "lexicon" / "generic_words.yml")["words"]] for w in lexicon.phrase(str(item)).folded},
     }
 
 
-def aspects_asked(text: str) -> List[str]:
-    """Every aspect a message asks about, in the catalogue's order ("lệ phí bao nhiêu, mất mấy ngày")."""
+def aspects_asked(text: str, case: Optional[str] = None) -> List[str]:
+    """Every aspect a message asks about, in the catalogue's order ("lệ phí bao nhiêu, mất mấy
+    ngày"); words of a case ("có giá trị bao lâu") do not ask an aspect too."""
     said = steering().said(text)
+    if case in question_words()["cases"]:
+        said = said.without(sorted(question_words()["cases"][case], key=lambda p: -len(p.folded)))
     return [a for a, phrases in question_words()["aspects"].items() if said.has_any(phrases)]
 
 
@@ -112,15 +144,7 @@ def case_asked(text: str, named: Optional[dict] = None) -> Optional[str]:
     found = next((c for c, phrases in question_words()["cases"].items() if said.has_any(phrases)), None)
     if found or not said.has_any(question_words()["yes_no"]):
         return found
-    ignored = set(question_words()["fillers"])
-    if named is not None:
-        for surface in [named["name"], *named["aliases"]]:
-            ignored |= set(steering().phrase(surface).folded)
-    for phrases in question_words()["aspects"].values():
-        for phrase in phrases:
-            ignored |= set(phrase.folded)
-    own = [w for w in said.folded if w not in ignored and not w.isdigit()]
-    return "other" if len(own) >= SITUATION_WORDS else None
+    return "other" if len(own_words(text, named)) >= SITUATION_WORDS else None
 
 
 def shorten(text: str, limit: int = MAX_CHARS) -> str:
@@ -157,14 +181,14 @@ class ActionAnswerProcedure(Action):
         events_in_context = in_context(dispatcher, tracker, procedure_questions=False)  # answered here
         if events_in_context is not None:
             return events_in_context
-        if (intent == "inform" and next(tracker.get_latest_entity_values("locality"), None)
+        if (intent == "inform" and heard_places(tracker)
                 and not next(tracker.get_latest_entity_values("procedure"), None)
                 and not knowledge.catalogue().get(tracker.get_slot("procedure"))):
             return [FollowupAction("action_answer_locality")]  # "tôi ở Điện Bàn": where that is now
         typed = "" if text.startswith("/") else text
         asked = aspects_asked(typed)
         aspect = ASPECT_OF_INTENT.get(intent) or tracker.get_slot("procedure_aspect") or "overview"
-        if intent == "inform" and asked:
+        if asked and (intent == "inform" or intent not in ASPECT_OF_INTENT):
             aspect = asked[0]
         events: List[Dict[Text, Any]] = [SlotSet("procedure_aspect", aspect)]
         resolution = resolve_procedure(tracker)
@@ -200,26 +224,41 @@ class ActionAnswerProcedure(Action):
             return events
 
         entry = catalogue.get(resolution.procedure)
+        if (last_question(tracker).get("response") == "utter_ask_which_procedure_online" and not asked
+                and intent in ("ask_procedure", "inform")):
+            return [FollowupAction("action_start_online_service")]  # "nộp online giúp tôi" … "khai sinh"
         events.append(SlotSet("procedure", entry["id"]))
         record(tracker, "online_guidance" if aspect == "online" else "procedure_viewed", entry["id"])
         place = resolve_place(tracker)
         if aspect == "agency" and place is not None and place.status == "choose":
+            warned = list(tracker.get_slot("warned") or [])
+            for one in [a for a in asked if a != "agency"][:2]:  # "ở đâu, mấy ngày có": the days too
+                warned = self.answer(dispatcher, domain, entry, one, None, warned)
             self._ask_place(dispatcher, place, entry)
-            return events
+            return events + [SlotSet("warned", warned)]
         warned = list(tracker.get_slot("warned") or [])
         if case and case != "difference":
-            case_answer(dispatcher, entry, case, typed)
-            return events
+            asked = aspects_asked(typed, case)
+            # A case beside plain questions ("mất cccd rồi, làm lại cần gì, phí bao nhiêu"):
+            # the plain questions are answered; the case too when it is asked as a question or
+            # the catalogue has its answer ("người khuyết tật có mất phí không, cần mang gì").
+            said = steering().said(typed)
+            if not asked or said.has_any(question_words()["yes_no"]) or has_case_answer(entry, case, typed):
+                case_answer(dispatcher, entry, case, typed)
+                asked = [a for a in asked if not (case == "exemption" and a == "fee")]
+                if not asked:
+                    return events
+            aspect = asked[0]
         shown = [a for a in asked if a != aspect] if len(asked) >= 2 else []
         for one in [aspect, *shown][:3]:
             warned = self.answer(dispatcher, domain, entry, one, place, warned)
-        named_here = next(tracker.get_latest_entity_values("locality"), None)
+        named_here = heard_places(tracker)
         if named_here and place is not None and place.status == "one" and "agency" not in [aspect, *shown]:
             dispatcher.utter_message(text=answers.place_line(entry, place, knowledge.localities(),
                                                              knowledge.procedure_texts()))
         events.append(SlotSet("warned", warned))
         rated = list(tracker.get_slot("rated") or [])
-        if aspect != "overview" and entry["id"] not in rated:
+        if aspect != "overview" and entry["id"] not in rated and not in_application(tracker):
             ratings = knowledge.feedback_texts()["ratings"]
             dispatcher.utter_message(response="utter_ask_rating", buttons=[
                 {"title": title, "payload": payload("rate_answer", rating=key)} for key, title in ratings.items()])
@@ -294,10 +333,17 @@ class ActionAnswerProcedure(Action):
         if aspect != "overview" and not detailed:
             buttons.append({"title": texts["details_button"],
                             "payload": payload("ask_details", procedure=entry["id"], aspect=aspect)})
-        # Filled here from the domain's response, so that it can be cut to fit a phone.
-        body = response_text(domain, RESPONSE_OF_ASPECT[aspect], **{k: v for k, v in values.items()
-                                                                       if isinstance(v, str)})
-        dispatcher.utter_message(text=shorten(body, 4 * MAX_CHARS if detailed else MAX_CHARS), buttons=buttons)
+        # Filled here from the domain's response, so that it can be cut to fit a phone; the
+        # one line of legal basis and date stays under whatever is cut.
+        # The warning and the line of legal basis stay whole under whatever is cut.
+        kept = {"caveat": values.get("caveat") or "", "source": values.get("source") or ""}
+        full = response_text(domain, RESPONSE_OF_ASPECT[aspect],
+                             **{k: v for k, v in values.items() if isinstance(v, str) and k not in kept},
+                             **{k: _MARK + k for k in kept})
+        head, mark, rest = full.partition(_MARK)
+        tail = (mark + rest).replace(_MARK + "caveat", kept["caveat"]).replace(_MARK + "source", kept["source"])
+        limit = (4 * MAX_CHARS if detailed else MAX_CHARS) - len(tail) - 1
+        dispatcher.utter_message(text=shorten(head.rstrip("\n"), limit) + "\n" + tail, buttons=buttons)
         return warned
 
 
@@ -322,6 +368,49 @@ class ActionProcedureDetails(Action):
         return [SlotSet("procedure", entry["id"])]
 
 
+def own_words(text: str, entry: Optional[dict]) -> List[str]:
+    """The words of a question that describe the citizen's situation: not fillers, not the
+    procedure's names, not aspect words."""
+    ignored = set(question_words()["fillers"])
+    if entry is not None:
+        for surface in [entry["name"], *entry["aliases"]]:
+            ignored |= set(steering().phrase(surface).folded)
+    for phrases in question_words()["aspects"].values():
+        for phrase in phrases:
+            ignored |= set(phrase.folded)
+    return [w for w in steering().said(text).folded if w not in ignored and not w.isdigit()]
+
+
+def entry_lines(entry: dict) -> List[str]:
+    """Every line of an entry a citizen may be asking about: its papers and their notes, its
+    fee and exemptions, its time, its citizen-facing caveats."""
+    lines = [" ".join(filter(None, [d.get("name"), d.get("note")])) for d in entry.get("documents") or []]
+    lines += [entry["fee"].get("text") or "", *(entry["fee"].get("exemptions") or [])]
+    lines += [entry["processing_time"].get("text") or "", entry["handled_by"].get("note") or ""]
+    lines += [sentence.strip() + ("" if sentence.strip().endswith(".") else ".")
+              for sentence in re.split(r"(?<=[.;])\s+(?=[A-ZĐÀ-Ỹ])", entry.get("notes") or "")]
+    return [line for line in lines if line and line != "."]
+
+
+def lines_about(entry: dict, text: str) -> List[str]:
+    """The entry's lines that share two consecutive words of the citizen's own with the
+    question ("có cần khám sức khỏe không" → the health-certificate paper)."""
+    names = {w for surface in [entry["name"], *entry["aliases"]] for w in steering().phrase(surface).folded}
+    words = steering().said(text).folded
+    plain = question_words()["fillers"] | names
+    pairs = {(a, b) for a, b in zip(words, words[1:]) if not (a in plain and b in plain)}
+    scored = []
+    for line in entry_lines(entry):
+        folded = steering().said(line).folded
+        scored.append((len(pairs & set(zip(folded, folded[1:]))), line))
+    best = max((score for score, _ in scored), default=0)
+    return [line for score, line in scored if best and score == best][:3]
+
+
+def has_case_answer(entry: dict, case: str, text: str) -> bool:
+    return any(item["kind"] == case for item in entry.get("cases") or []) or bool(lines_about(entry, text))
+
+
 def case_answer(dispatcher: CollectingDispatcher, entry: dict, case: str, text: str) -> None:
     """A case of a known procedure: the entry's own answer for it, or for exemptions its
     exemption list when it names the group asked about; otherwise an honest "no information
@@ -334,6 +423,12 @@ def case_answer(dispatcher: CollectingDispatcher, entry: dict, case: str, text: 
             dispatcher.utter_message(text=shorten(texts["case_answer"].format(
                 name=entry["name"], answer=item["answer"], caveat=caveat, source=item["source"])))
             return
+    lines = lines_about(entry, text)
+    if lines and case in ("other", "lost", "validity", "proxy"):
+        dispatcher.utter_message(text=shorten(texts["case_lines"].format(
+            name=entry["name"], lines="\n".join(f"• {line}" for line in lines),
+            caveat=answers.caveat(entry["verified"], entry, texts))))
+        return
     if case == "exemption":
         said = steering().said(text)
         group = next((g for g, words in question_words()["groups"] if said.has(words)), None)

@@ -26,7 +26,14 @@ QUESTION_INTENTS = frozenset({
     "start_online_service", "check_dossier_status", "ask_account", "ask_payment", "complain", "human_handoff",
     "bot_challenge", "out_of_scope", "greet", "goodbye", "thank", "subscribe_dossier", "unsubscribe_dossier"})
 Words = Tuple[str, ...]
-_PARTICLES = {"nha", "nhe", "a", "nhen", "ne", "ha", "do", "day", "ad"}
+# Words that end a sentence, not a name; as spelt, so that "Hà" and "Đô" stay names.
+_PARTICLES = {"nha", "nhé", "ạ", "à", "a", "nhen", "nè", "hả", "đó", "đấy", "ad", "nhe"}
+_PARTICLES_FOLDED = {fold(p) for p in _PARTICLES}
+
+
+def _particle(word: str) -> bool:
+    lowered = word.lower()
+    return lowered in _PARTICLES or (fold(word) == lowered and lowered in _PARTICLES_FOLDED)
 
 
 def contains(haystack: Words, needle: Words) -> bool:
@@ -56,6 +63,20 @@ class Said:
     def has_any(self, phrases: Iterable[Phrase]) -> bool:
         return any(self.has(p) for p in phrases)
 
+    def without(self, phrases: Iterable[Phrase]) -> "Said":
+        """The same words with every occurrence of these phrases taken out."""
+        spelt, folded = list(self.spelt), list(self.folded)
+        words = spelt if self.accented else folded
+        for phrase in phrases:
+            needle = list(phrase.spelt if self.accented else phrase.folded)
+            size, i = len(needle), 0
+            while size and i <= len(words) - size:
+                if words[i:i + size] == needle:
+                    del spelt[i:i + size], folded[i:i + size]
+                else:
+                    i += 1
+        return Said(tuple(spelt), tuple(folded), self.accented)
+
     def __len__(self) -> int:
         return len(self.folded)
 
@@ -70,6 +91,7 @@ class Steering:
     wrong: FrozenSet[Phrase]
     complaint: FrozenSet[Phrase]
     dossier_words: FrozenSet[Phrase]
+    switch: FrozenSet[Phrase]
     fields: Dict[str, FrozenSet[Phrase]]
     surnames: FrozenSet[str]         # family names, lower case, accented
     surnames_folded: FrozenSet[str]  # the same without accents
@@ -130,7 +152,7 @@ class Steering:
         pieces.append(" ".join((text or "").replace(",", " ").split()))
         for piece in pieces:
             parts = piece.split()
-            while len(parts) > 2 and fold(parts[-1]) in _PARTICLES:
+            while len(parts) > 2 and _particle(parts[-1]):
                 parts = parts[:-1]
             for start in range(len(parts)):
                 name = parts[start:]
@@ -153,7 +175,7 @@ def steering() -> Steering:
     document = read_yaml(data / "lexicon" / "steering.yml")
     surnames = read_yaml(data / "lexicon" / "surnames.yml")["surnames"]
     empty = frozenset()  # type: FrozenSet[Phrase]
-    base = Steering(teencode, empty, empty, empty, empty, empty, empty, empty, {}, frozenset(), frozenset())
+    base = Steering(teencode, empty, empty, empty, empty, empty, empty, empty, empty, {}, frozenset(), frozenset())
     return Steering(
         teencode=teencode,
         stop=base.phrases(document["stop"]),
@@ -163,6 +185,7 @@ def steering() -> Steering:
         wrong=base.phrases(document["wrong"]),
         complaint=base.phrases(document["complaint"]),
         dossier_words=base.phrases(document["dossier"]),
+        switch=base.phrases(document["switch"]),
         fields={field: base.phrases(items) for field, items in document["fields"].items()},
         surnames=frozenset(normalise(str(name)).text.lower() for name in surnames),
         surnames_folded=frozenset(fold(str(name)) for name in surnames),

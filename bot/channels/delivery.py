@@ -63,6 +63,12 @@ class Incoming:
     arrived: float = field(default_factory=time.monotonic)
 
 
+# A chat app's commands and "menu" typed on any channel open the main menu (Telegram's own
+# command handling maps /start and /help before this).
+MENU_WORDS = {"/start", "/help", "/menu", "menu"}
+MENU_PAYLOAD = "/greet"
+
+
 async def deliver(message: Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Outcome:
     texts = channel_texts()
     verdict = limiter().check(message.channel, message.sender)
@@ -77,6 +83,7 @@ async def deliver(message: Incoming, on_new_message: Callable[[UserMessage], Awa
         await message.tell(texts["busy"])
         return Outcome.BUSY
     text = clean_message(message.text, load_settings().max_message_chars) if message.clean else message.text
+    text = MENU_PAYLOAD if text.strip().lower() in MENU_WORDS else text
     with control.ticket():
         try:
             await on_new_message(UserMessage(text, message.output, message.sender, input_channel=message.input_channel or message.channel,

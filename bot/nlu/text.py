@@ -103,6 +103,28 @@ def _word_runs(chars: Sequence[Tuple[str, int, int]]):
         yield match.start(), match.end()
 
 
+_VOWELS = set("aăâeêioôơuưy")
+
+
+def squeeze_letters(word: str) -> str:
+    """A letter typed twice or more in a word with a vowel, once: no Vietnamese syllable doubles
+    a letter except "oo" ("xoong"), which is kept; abbreviations without vowels ("cccd") stay."""
+    if not any(fold(c.lower()) in _VOWELS for c in word) or not any(c.isalpha() for c in word):
+        return word
+    out: List[str] = []
+    run = 1
+    for i, char in enumerate(word):
+        if out and char.isalpha() and char.lower() == out[-1].lower():
+            run += 1
+            following = word[i + 1].lower() if i + 1 < len(word) else ""
+            if char.lower() == "o" and run == 2 and following != "o":
+                out.append(char)  # "oo" exactly: a real spelling
+            continue
+        run = 1
+        out.append(char)
+    return "".join(out)
+
+
 def normalise(text: str, teencode: Optional[Mapping[str, str]] = None) -> Normalised:
     """NFC, one tone convention, teencode expanded, whitespace and punctuation tidied."""
     chars = _clusters(text or "")
@@ -114,6 +136,10 @@ def normalise(text: str, teencode: Optional[Mapping[str, str]] = None) -> Normal
         word = "".join(c for c, _, _ in word_chars)
         span = (word_chars[0][1], word_chars[-1][2])
         expansion = teencode.get(word.lower()) if teencode else None
+        if expansion is None:
+            squeezed = squeeze_letters(word)  # "bạnn ơii" -> "bạn ơi"
+            if squeezed != word:
+                expansion = teencode.get(squeezed.lower(), squeezed) if teencode else squeezed
         if expansion is not None:
             rebuilt.extend((c, *span) for c in expansion)
         else:

@@ -33,6 +33,13 @@ def phone_number(text: str) -> Optional[str]:
     return None
 
 
+def mobile_number(text: str) -> Optional[str]:
+    """A Vietnamese mobile number (10 digits, 03/05/07/08/09 since 2018), '+84…' accepted:
+    the number that receives the portal's OTP."""
+    phone = phone_number(text)
+    return phone if phone and len(phone) == 10 and phone[1] in "35789" else None
+
+
 def id_number(text: str) -> Optional[str]:
     """A 12-digit personal identification number (số định danh cá nhân)."""
     digits = "".join(_DIGITS.findall(text or ""))

@@ -52,8 +52,9 @@ class ProcedureResolver:
     def _key(self, text: str) -> Tuple[str, ...]:
         return tuple(_SYLLABLE.findall(fold(normalise(text, self.teencode).text)))
 
-    def resolve(self, named: str) -> Resolution:
-        """Resolve a name the citizen gave (an entity value or a short text)."""
+    def resolve(self, named: str, prefixes: bool = True) -> Resolution:
+        """Resolve a name the citizen gave (an entity value or a short text); with `prefixes`
+        off, only a whole name or alias counts."""
         if named in self.catalogue.procedures:
             return Resolution("found", (named,), named=named)
         key = self._key(named)
@@ -62,6 +63,9 @@ class ProcedureResolver:
         exact = self.names.get(key, set())
         if len(exact) == 1:
             return Resolution("found", tuple(exact), named=named)
+        if not prefixes:
+            return Resolution("ambiguous", tuple(sorted(exact)), named=named) if exact else \
+                Resolution("unknown", named=named)
         # A shared alias ("giấy phép") is ambiguous among every name it begins.
         starting = sorted(exact | {i for k, ids in self.names.items() if k[: len(key)] == key for i in ids})
         if exact or (len(key) >= 2 and starting):
@@ -73,25 +77,46 @@ class ProcedureResolver:
             return Resolution("found", (scored[0][0],), named=named)
         return Resolution("unknown", suggestions=tuple(i for i, _ in scored[:SUGGESTIONS]), named=named)
 
-    def find_in_text(self, text: str) -> Resolution:
-        """Look for a procedure inside a whole message when no entity named one."""
+    def find_in_text(self, text: str, prefixes: bool = True) -> Resolution:
+        """Look for a procedure inside a whole message when no entity named one; with
+        `prefixes` off (a procedure is already in context), only whole names count."""
         words = list(self._key(text))
         content = self._content_words(words)
         if not content:
             return Resolution("none")
-        # Longest windows first: "giấy phép xây dựng" before "giấy phép".
-        for size in range(min(6, len(words)), 1, -1):
-            for start in range(0, len(words) - size + 1):
-                window = words[start : start + size]
-                # "xin giấy phép" must not read as the one alias "xin giấy phép xây nhà".
-                if (window[0],) in self.generic or (window[-1],) in self.generic:
-                    continue
-                resolution = self.resolve(" ".join(window))
-                if resolution.status in ("found", "ambiguous"):
-                    return resolution
+        # Longest windows first: "giấy phép xây dựng" before "giấy phép"; a whole name anywhere
+        # before the beginning of one ("hết hạn" is not "hết hạn tạm trú" when a name is there).
+        for prefix_pass in ((False, True) if prefixes else (False,)):
+            for size in range(min(6, len(words)), 1, -1):
+                for start in range(0, len(words) - size + 1):
+                    window = words[start : start + size]
+                    # "xin giấy phép" must not read as the one alias "xin giấy phép xây nhà".
+                    if (window[0],) in self.generic or (window[-1],) in self.generic:
+                        continue
+                    resolution = self.resolve(" ".join(window), prefix_pass)
+                    if resolution.status == "found":
+                        return resolution
+                    if resolution.status == "ambiguous":
+                        return self._narrowed(resolution, words)
         named = " ".join(content)
         scored = self._similar(tuple(content))
         return Resolution("unknown", suggestions=tuple(i for i, _ in scored[:SUGGESTIONS]), named=named)
+
+    def _narrowed(self, resolution: Resolution, words: Sequence[str]) -> Resolution:
+        """A shared name ("giấy phép") narrowed by the other words of the message: "xây nhà …
+        xin giấy phép" names the building permit when only its names share "xây"."""
+        named = set(self._key(resolution.named))
+        others = {w for w in self._content_words(words) if w not in named}
+        scores = {}
+        for procedure_id in resolution.procedures:
+            entry = self.catalogue.get(procedure_id)
+            vocabulary = {w for surface in [entry["name"], *entry["aliases"]] for w in self._key(surface)}
+            scores[procedure_id] = len(others & vocabulary)
+        best = max(scores.values(), default=0)
+        winners = [i for i, score in scores.items() if score == best]
+        if best > 0 and len(winners) == 1:
+            return Resolution("found", (winners[0],), named=resolution.named)
+        return resolution
 
     def find_all_in_text(self, text: str) -> List[str]:
         """Every procedure a message names, in order ("thường trú khác gì tạm trú")."""

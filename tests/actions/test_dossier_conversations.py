@@ -87,7 +87,11 @@ def test_overdue_is_said(assistant, sandbox):
     dossier = sandbox.create(procedure_id="khai_sinh", procedure_name="Đăng ký khai sinh", status=4,
                              applicant=APPLICANT, due_date="2026-01-05")
     assistant.say("overdue", f"kiểm tra hồ sơ {dossier['code']}")
-    assert "QUÁ HẠN" in texts(assistant.say("overdue", "1222"))
+    answer = texts(assistant.say("overdue", "1222"))
+    # Overdue: how many days, and where to call or complain (not "wait for the due date").
+    assert "quá hạn" in answer and knowledge.province()["hotline"]["number"] in answer, answer
+    follow = texts(assistant.say("overdue", "khi nào xong vậy"))
+    assert "quá hạn" in follow and "chờ" not in follow, follow
 
 
 def test_wrong_verification_reveals_nothing_and_five_failures_lock(assistant, sandbox):

@@ -83,7 +83,7 @@ def check_every_aggregate(engine) -> None:
 
     outcomes = queries.lookup_outcomes(engine, BOTH)
     assert {r["outcome"]: r["lookups"] for r in outcomes["rows"]} == {
-        "found": 1, "not_found": 0, "verification_failed": 0, "system_down": 1}
+        "found": 1, "not_found": 0, "verification_failed": 0, "system_down": 1, "locked": 0}
     assert outcomes["per_day"][1]["found"] == 1
 
     requests = queries.handoff_requests(engine, BOTH)

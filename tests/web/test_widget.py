@@ -168,9 +168,10 @@ def test_question_button_and_reload_keep_one_conversation(browser: Browser, web_
     expect(page.locator(USER).last).to_have_text(re.compile(r"Lệ phí$"))
     assert page.evaluate("localStorage.getItem('dvc-widget.session_id')") == session_id
 
-    # Buttons of the restored conversation still work over the reconnected session.
+    # The last message's buttons still work over the reconnected session; older ones no longer act.
+    expect(page.get_by_role("button", name="Giấy tờ cần chuẩn bị", exact=True).last).to_be_disabled()
     before = len(bot_texts(page))
-    page.get_by_role("button", name="Giấy tờ cần chuẩn bị", exact=True).last.click()
+    page.locator("#dvc-widget .dvc-message").last.locator("button.dvc-choice").first.click()
     assert wait_for_answer(page, before)
     assert page.evaluate("localStorage.getItem('dvc-widget.session_id')") == session_id
     assert dialogs == []
@@ -239,4 +240,55 @@ def test_phone_sized_screen(browser: Browser, web_url: str) -> None:
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
     expect(page.get_by_role("button", name="Hỏi trợ lý dịch vụ công")).to_be_visible()
+    page.context.close()
+
+
+def _luminance(rgb: str) -> float:
+    channels = [int(c) / 255 for c in re.findall(r"\d+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(one: str, other: str) -> float:
+    lighter, darker = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_an_answer_reads_well_on_a_phone(browser: Browser, web_url: str) -> None:
+    """Links end where the address ends, phone numbers call, targets are a finger wide, a new
+    answer shows its first line, and the field and the focus ring can be seen (WCAG 2.1 AA)."""
+    page, _ = new_page(browser, 375, 560)  # a small phone: an overview is taller than the log
+    open_widget(page, web_url)
+    ask(page, "cho tôi gặp cán bộ")
+    expect(page.locator("#dvc-widget a.dvc-tel").first, NO_ANSWER).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    settled_bot_texts(page)
+    for href in page.locator("#dvc-widget .dvc-from-bot a.dvc-link").evaluate_all("ns => ns.map(n => n.href)"):
+        assert not re.search(r"[.,;:)]$", href), href
+    tel = page.locator("#dvc-widget a.dvc-tel").first.get_attribute("href") or ""
+    assert re.fullmatch(r"tel:\d{4,11}", tel), tel
+
+    ask(page, QUESTION)  # an overview with choices
+    choice = page.locator("#dvc-widget button.dvc-choice").last
+    expect(choice).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    settled_bot_texts(page)
+    assert all(box["height"] >= 44 for box in (b.bounding_box() for b in page.locator(
+        "#dvc-widget button.dvc-choice:not([disabled]), #dvc-widget .dvc-send, #dvc-widget .dvc-close").all()) if box)
+    start = page.evaluate("""() => {
+        const log = document.querySelector('#dvc-widget .dvc-log');
+        const rows = [...log.querySelectorAll('.dvc-message')];
+        const lastUser = rows.map(r => r.classList.contains('dvc-from-user')).lastIndexOf(true);
+        const first = rows[lastUser + 1];
+        return {top: first.getBoundingClientRect().top - log.getBoundingClientRect().top,
+                height: log.clientHeight};
+    }""")
+    assert 0 <= start["top"] < start["height"] / 2, start  # the answer's first line is in view
+
+    box = page.get_by_label("Câu hỏi của bạn")
+    assert contrast(box.evaluate("n => getComputedStyle(n).borderTopColor"), "rgb(255, 255, 255)") >= 3
+    box.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    ring = box.evaluate("n => getComputedStyle(n).outlineColor")
+    assert contrast(ring, "rgb(255, 255, 255)") >= 3, ring
+    page.screenshot(path=str(ROOT / "results" / "widget-phone.png"))
     page.context.close()
