@@ -4,7 +4,6 @@ report with every failure). The set is never edited to pass: new conversations a
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
