@@ -159,7 +159,7 @@ def rasa_server(settings: Settings, model: Path, port: Optional[int] = None, nam
     port = port or settings.rasa_port
     return Service(
         name=name,
-        command=[_bin("rasa"), "run", "--enable-api", "--auth-token", settings.rasa_token,
+        command=[_bin("rasa"), "run", "--enable-api", f"--auth-token={settings.rasa_token}",
                  "--port", str(port), "--model", str(model),
                  "--credentials", str(write_credentials(settings)), "--endpoints", str(endpoints_file(settings)),
                  "--cors", "*"],

@@ -107,12 +107,12 @@ class ValidateOnlineApplicationForm(FormValidationAction):
             return text
         if lexicon.is_stop(text):
             return None
+        if slot == "applicant_id" and lexicon.is_skip(text):
+            return text  # "ko có cccd": no number, go on
         if lexicon.field_named(text) and not any(ch.isdigit() for ch in text):
             return None  # "sửa số điện thoại": which value, not the value
         if switched_procedure(tracker):
             return None  # "thôi đổi qua đăng ký hộ kinh doanh"
-        if slot == "applicant_id" and lexicon.is_skip(text):
-            return text
         if any(ch.isdigit() for ch in text):
             return text
         if lexicon.is_question(text, intent.get("name"), float(intent.get("confidence") or 0)):
@@ -156,6 +156,8 @@ class ValidateOnlineApplicationForm(FormValidationAction):
     def validate_applicant_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
         text = str(value or "")
+        if text == NO_ID:  # "bỏ qua" given earlier, validated again when the form comes back
+            return {"applicant_id": NO_ID}
         number = id_number(text)
         if number is not None:
             return {"applicant_id": number, "retry_count": 0}

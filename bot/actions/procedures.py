@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import knowledge
 from bot.actions.context import in_application, last_question
 from bot.actions.dossiers import in_context
-from bot.actions.places import best_place, heard_places
+from bot.actions.places import best_place, heard_places, place_markers
 from bot.actions.steering import steering
 from bot.actions.texts import contact_values, response_text
 from bot.config import load_settings
@@ -67,7 +67,32 @@ def named_procedures(tracker: Tracker) -> List[str]:
     return list(dict.fromkeys(str(e["value"]) for e in (kept or entities)))
 
 
+@lru_cache(maxsize=1)
+def outside_words() -> List[Any]:
+    document = read_yaml(load_settings().data_dir / "lexicon" / "outside_catalogue.yml")
+    return steering().phrases(document["words"])
+
+
+def outside_catalogue(resolution: Resolution, text: str) -> Resolution:
+    """A match that shares only a verb with the question ("sang tên xe máy" → not the land
+    transfer): unknown, so the honest answer is given instead of another procedure's facts."""
+    if resolution.status != "found" or not text:
+        return resolution
+    entry = knowledge.catalogue().get(resolution.procedure)
+    own = steering().said(" ".join([entry["name"], *entry["aliases"]]))
+    said = steering().said(text)
+    names = set(own.folded)
+    foreign = [p for p in outside_words() if said.has(p) and not own.has(p) and not set(p.folded) <= names]
+    return Resolution("unknown", named=resolution.named) if foreign else resolution
+
+
 def resolve_procedure(tracker: Tracker) -> Resolution:
+    """The procedure of this message, never one that shares only a word with it."""
+    text = tracker.latest_message.get("text") or ""
+    return outside_catalogue(_resolve_procedure(tracker), "" if text.startswith("/") else text)
+
+
+def _resolve_procedure(tracker: Tracker) -> Resolution:
     """The procedure of this message: a named one replaces the one in context. A button's
     payload names its procedure as an entity; its text is never searched."""
     resolver = knowledge.resolver()
@@ -78,7 +103,8 @@ def resolve_procedure(tracker: Tracker) -> Resolution:
     known = bool(in_context and knowledge.catalogue().get(in_context))
     named = named_procedures(tracker)
     if named:
-        resolutions = [resolver.resolve(n) for n in named]
+        typed = "" if text.startswith("/") else text
+        resolutions = [resolver.narrowed(resolver.resolve(n), typed) for n in named]
         found = [r for r in resolutions if r.status == "found"]
         if found:
             return found[-1]  # a whole name before a shared word ("thành lập công ty … giấy phép")
@@ -144,7 +170,7 @@ def case_asked(text: str, named: Optional[dict] = None) -> Optional[str]:
     found = next((c for c, phrases in question_words()["cases"].items() if said.has_any(phrases)), None)
     if found or not said.has_any(question_words()["yes_no"]):
         return found
-    return "other" if len(own_words(text, named)) >= SITUATION_WORDS else None
+    return "other" if len(set(own_words(text, named))) >= SITUATION_WORDS else None
 
 
 def shorten(text: str, limit: int = MAX_CHARS) -> str:
@@ -187,6 +213,16 @@ class ActionAnswerProcedure(Action):
             return [FollowupAction("action_answer_locality")]  # "tôi ở Điện Bàn": where that is now
         typed = "" if text.startswith("/") else text
         asked = aspects_asked(typed)
+        named_nothing = intent == "inform" and typed and not asked and not named_procedures(tracker)
+        if named_nothing and heard_places(tracker):
+            asked = ["agency"]  # "tôi ở xã Tam Thanh" after a question: where to go from there
+        elif named_nothing:
+            name = steering().name_in(typed)
+            if name and last_question(tracker).get("response") == "utter_confirm_start_online":
+                # The name typed instead of "yes": the application starts with it.
+                return [SlotSet("applicant_name", name), FollowupAction("online_application_form")]
+            dispatcher.utter_message(response="utter_affirm_ack")  # nothing asked: not the last answer again
+            return []
         aspect = ASPECT_OF_INTENT.get(intent) or tracker.get_slot("procedure_aspect") or "overview"
         if asked and (intent == "inform" or intent not in ASPECT_OF_INTENT):
             aspect = asked[0]
@@ -207,6 +243,9 @@ class ActionAnswerProcedure(Action):
                 for i in resolution.procedures[:4]
             ]
             dispatcher.utter_message(response="utter_procedure_ambiguous", buttons=buttons)
+            return events
+        if resolution.status == "unknown" and not resolution.suggestions:
+            dispatcher.utter_message(response="utter_procedure_not_in_catalogue", **contact_values(knowledge.province()))
             return events
         if resolution.status == "unknown":
             texts = knowledge.procedure_texts()
@@ -239,6 +278,8 @@ class ActionAnswerProcedure(Action):
         warned = list(tracker.get_slot("warned") or [])
         if case and case != "difference":
             asked = aspects_asked(typed, case)
+            if case in ("late", "exemption"):
+                asked = [a for a in asked if a != "fee"]  # "bị phạt bao nhiêu": the fine, not the fee
             # A case beside plain questions ("mất cccd rồi, làm lại cần gì, phí bao nhiêu"):
             # the plain questions are answered; the case too when it is asked as a question or
             # the catalogue has its answer ("người khuyết tật có mất phí không, cần mang gì").
@@ -445,8 +486,15 @@ def case_answer(dispatcher: CollectingDispatcher, entry: dict, case: str, text: 
 
 
 def place_name(place: PlaceResolution) -> str:
-    """What the citizen named, as people say it (never an id)."""
-    return place.records[0]["name"] if place.records and place.named == place.records[0]["id"] else place.named
+    """What the citizen named, as people say it (never an id): "xa tam thanh" → "Tam Thanh"."""
+    if place.records and place.named == place.records[0]["id"]:
+        return place.records[0]["name"]
+    words = place.named.split()
+    markers = place_markers()["strict"]
+    while len(words) > 1 and (fold(words[0]).lower() in markers or fold(" ".join(words[:2])).lower() in markers):
+        words = words[2:] if fold(" ".join(words[:2])).lower() in markers else words[1:]
+    named = " ".join(words)
+    return named.title() if named == named.lower() else named
 
 
 class ActionBrowseProcedures(Action):

@@ -29,6 +29,7 @@ Words = Tuple[str, ...]
 # Words that end a sentence, not a name; as spelt, so that "Hà" and "Đô" stay names.
 _PARTICLES = {"nha", "nhé", "ạ", "à", "a", "nhen", "nè", "hả", "đó", "đấy", "ad", "nhe"}
 _PARTICLES_FOLDED = {fold(p) for p in _PARTICLES}
+_LEAD_INS = {"la", "ten", "toi", "minh", "em"}  # words before a name ("tên tôi là …"), folded
 
 
 def _particle(word: str) -> bool:
@@ -156,6 +157,8 @@ class Steering:
                 parts = parts[:-1]
             for start in range(len(parts)):
                 name = parts[start:]
+                if len(name) > 2 and name[0].islower() and fold(name[0]) in _LEAD_INS and self._surname(name[1]):
+                    continue  # "ten dung la Nguyen Thi Lanh": "la" is "là", not the family name La
                 if (2 <= len(name) <= 6 and self._surname(name[0])
                         and all(_LETTERS.match(p) and len(p) <= 8 for p in name)):
                     return " ".join(p[:1].upper() + p[1:].lower() for p in name)

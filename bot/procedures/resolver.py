@@ -97,14 +97,17 @@ class ProcedureResolver:
                     if resolution.status == "found":
                         return resolution
                     if resolution.status == "ambiguous":
-                        return self._narrowed(resolution, words)
+                        return self.narrowed(resolution, text)
         named = " ".join(content)
         scored = self._similar(tuple(content))
         return Resolution("unknown", suggestions=tuple(i for i, _ in scored[:SUGGESTIONS]), named=named)
 
-    def _narrowed(self, resolution: Resolution, words: Sequence[str]) -> Resolution:
+    def narrowed(self, resolution: Resolution, text: str) -> Resolution:
         """A shared name ("giấy phép") narrowed by the other words of the message: "xây nhà …
         xin giấy phép" names the building permit when only its names share "xây"."""
+        if resolution.status != "ambiguous":
+            return resolution
+        words = list(self._key(text))
         named = set(self._key(resolution.named))
         others = {w for w in self._content_words(words) if w not in named}
         scores = {}
@@ -116,6 +119,10 @@ class ProcedureResolver:
         winners = [i for i, score in scores.items() if score == best]
         if best > 0 and len(winners) == 1:
             return Resolution("found", (winners[0],), named=resolution.named)
+        if best == 0 and len(others) >= 2:
+            # "xin giấy phép bắn pháo hoa": a permit none of the candidates is. Saying so beats
+            # offering unrelated ones.
+            return Resolution("unknown", named=" ".join(w for w in words if w in others))
         return resolution
 
     def find_all_in_text(self, text: str) -> List[str]:
