@@ -282,6 +282,7 @@ def test_an_answer_reads_well_on_a_phone(browser: Browser, web_url: str) -> None
                 height: log.clientHeight};
     }""")
     assert 0 <= start["top"] < start["height"] / 2, start  # the answer's first line is in view
+    page.screenshot(path=str(ROOT / "results" / "widget-phone.png"))
 
     box = page.get_by_label("Câu hỏi của bạn")
     assert contrast(box.evaluate("n => getComputedStyle(n).borderTopColor"), "rgb(255, 255, 255)") >= 3
@@ -290,5 +291,4 @@ def test_an_answer_reads_well_on_a_phone(browser: Browser, web_url: str) -> None
     page.keyboard.press("Tab")
     ring = box.evaluate("n => getComputedStyle(n).outlineColor")
     assert contrast(ring, "rgb(255, 255, 255)") >= 3, ring
-    page.screenshot(path=str(ROOT / "results" / "widget-phone.png"))
     page.context.close()
