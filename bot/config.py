@@ -123,6 +123,10 @@ class Settings:
         return self.data_dir / "procedures"
 
     @property
+    def directory_dir(self) -> Path:
+        return self.data_dir / "directory"
+
+    @property
     def intent_labels(self) -> Path:
         return self.data_dir / "texts" / "intents.yml"
 

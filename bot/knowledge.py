@@ -9,6 +9,7 @@ from bot.config import load_settings
 from bot.localities import Localities, localities_at
 from bot.nlu.lexicon import read_yaml, teencode_table
 from bot.procedures.catalogue import Catalogue, catalogue_at
+from bot.procedures.directory import Directory, directory_at
 from bot.procedures.resolver import ProcedureResolver
 
 
@@ -46,6 +47,11 @@ def localities() -> Localities:
     return localities_at(str(data / "localities"), str(data / "lexicon" / "teencode.yml"))
 
 
+def directory() -> Directory:
+    settings = load_settings()
+    return directory_at(str(settings.directory_dir), str(settings.procedures_dir))
+
+
 @lru_cache(maxsize=1)
 def resolver() -> ProcedureResolver:
     data = load_settings().data_dir
@@ -53,4 +59,5 @@ def resolver() -> ProcedureResolver:
         catalogue(),
         teencode_table(str(data / "lexicon" / "teencode.yml")),
         read_yaml(data / "lexicon" / "generic_words.yml")["words"],
+        directory(),
     )

@@ -38,7 +38,8 @@ class Gazetteer:
     accented: Dict[Tuple[str, ...], List[Tuple[str, str]]] = field(default_factory=dict)  # as spelt
     longest: int = 0
 
-    def add(self, entity: str, value: str, surface: str) -> None:
+    def add(self, entity: str, value: str, surface: str, only_new: bool = False) -> None:
+        """Index a name; with `only_new`, not where a name of the same entity is already."""
         text = normalise(surface, self.teencode).text
         key = tuple(_SYLLABLE.findall(fold(text)))
         spelt = tuple(_SYLLABLE.findall(text.lower()))
@@ -48,6 +49,8 @@ class Gazetteer:
             if entity == "procedure" and len(key) == 1 and index is self.names and spelt != key:
                 continue  # "cưới" only as spelt: "cuoi" is also "cười"
             values = index.setdefault(words, [])
+            if only_new and any(e == entity and v != value for e, v in values):
+                continue
             if (entity, value) not in values:
                 values.append((entity, value))
         self.longest = max(self.longest, len(key))
@@ -111,12 +114,16 @@ def load_gazetteer(
     procedures_path: Optional[str],
     localities_path: Optional[str],
     teencode: Mapping[str, str],
+    directory_path: Optional[str] = None,
 ) -> Gazetteer:
+    """Procedures of the catalogue first, then of the directory (named and routed only): a name
+    both hold stays the catalogue's."""
     gazetteer = Gazetteer(teencode=teencode)
-    for file in _yaml_files(procedures_path):
-        for entry in _entries(file, "procedures"):
-            for surface in [entry.get("name", "")] + list(entry.get("aliases") or []):
-                gazetteer.add("procedure", str(entry["id"]), str(surface))
+    for path, listed in ((procedures_path, False), (directory_path, True)):
+        for file in _yaml_files(path):
+            for entry in _entries(file, "procedures"):
+                for surface in [entry.get("name", "")] + list(entry.get("aliases") or []):
+                    gazetteer.add("procedure", str(entry["id"]), str(surface), only_new=listed)
     for file in _yaml_files(localities_path):
         for entry in _entries(file, "localities"):
             for surface in [entry.get("name", "")] + list(entry.get("aliases") or []):
@@ -142,6 +149,7 @@ DATA_FILES = {
     "procedures_path": "data/procedures",
     "localities_path": "data/localities",
     "teencode_path": "data/lexicon/teencode.yml",
+    "directory_path": "data/directory",
 }
 
 
@@ -151,8 +159,9 @@ def gazetteer_from_config(config: dict) -> "Gazetteer":
 
 @lru_cache(maxsize=4)
 def gazetteer_for(
-    procedures_path: Optional[str], localities_path: Optional[str], teencode_path: Optional[str]
+    procedures_path: Optional[str], localities_path: Optional[str], teencode_path: Optional[str],
+    directory_path: Optional[str] = None,
 ) -> Gazetteer:
     """One shared gazetteer per set of data files (extractor and featurizer use the same)."""
     teencode = teencode_table(teencode_path) if teencode_path else {}
-    return load_gazetteer(procedures_path, localities_path, teencode)
+    return load_gazetteer(procedures_path, localities_path, teencode, directory_path)

@@ -46,6 +46,18 @@ def caveat(verified: bool, entry: Dict[str, Any], texts: Dict[str, Any]) -> str:
     return "" if verified else texts["unverified"].format(portal_url=entry["portal_url"]) + "\n"
 
 
+def in_force(fact: Dict[str, Any], today: dt.date) -> bool:
+    start, end = fact.get("valid_from"), fact.get("valid_until")
+    return (not start or dt.date.fromisoformat(start) <= today) and (not end or today <= dt.date.fromisoformat(end))
+
+
+def caveat_lines(entry: Dict[str, Any], aspect: str, texts: Dict[str, Any], today: dt.date) -> str:
+    """What a citizen must know beside this aspect's answer, while in force; one line each."""
+    lines = [texts["caveat_line" if item["verified"] else "caveat_line_unverified"].format(text=item["text"])
+             for item in entry.get("caveats") or [] if item["aspect"] == aspect and in_force(item, today)]
+    return "".join(line + "\n" for line in lines)
+
+
 def documents(entry: Dict[str, Any], texts: Dict[str, Any], detailed: bool = False) -> Dict[str, str]:
     """The papers, one line each; their notes (special cases) only in the detailed answer."""
     lines = []

@@ -27,6 +27,7 @@ class Field:
     id: str
     name: str
     procedure_ids: tuple
+    acts_on_papers: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,8 @@ def load_catalogue(folder: Path) -> Catalogue:
                 raise CatalogueError(f"{path}: entry id '{entry['id']}' is defined twice")
             procedures[entry["id"]] = {**entry, "field": document["field"]}
         fields[document["field"]] = Field(
-            document["field"], document["field_name"], tuple(e["id"] for e in document["procedures"])
+            document["field"], document["field_name"], tuple(e["id"] for e in document["procedures"]),
+            bool(document.get("acts_on_papers")),
         )
     return Catalogue(procedures, fields)
 

@@ -4,6 +4,12 @@ _TEXT = {"type": "string", "minLength": 1}
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 _SOURCED = {"verified": {"type": "boolean"}, "source": _TEXT}
 
+# Who decides: a commune, the city, the police (commune or city), the land registration office,
+# a city department, social insurance, a ministry.
+LEVELS = ["xa", "thanh_pho", "cong_an_xa", "cong_an_thanh_pho", "van_phong_dang_ky_dat_dai",
+          "so_nganh", "bao_hiem_xa_hoi", "bo_nganh"]
+ASPECTS = ["overview", "documents", "fee", "time", "agency", "online"]
+
 FACT = {
     "type": "object",
     "required": ["text", "verified", "source"],
@@ -27,8 +33,7 @@ PROCEDURE = {
             "type": "object",
             "required": ["level", "agency", "any_desk", "verified", "source"],
             "properties": {
-                "level": {"enum": ["xa", "thanh_pho", "cong_an_xa", "cong_an_thanh_pho",
-                                   "van_phong_dang_ky_dat_dai", "so_nganh"]},
+                "level": {"enum": LEVELS},
                 "agency": _TEXT,
                 "any_desk": {"type": "boolean"},
                 "note": {"type": "string"},
@@ -93,6 +98,18 @@ PROCEDURE = {
         "as_of": _DATE,
         "verified": {"type": "boolean"},
         "notes": {"type": "string"},
+        # What a citizen must know beside one aspect's answer (a fee conflict between two texts,
+        # the validity of a certificate, the end of the household book): said under that answer,
+        # only while in force.
+        "caveats": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["aspect", "text", "verified", "source"],
+                "properties": {"aspect": {"enum": ASPECTS}, "text": _TEXT, "valid_from": _DATE,
+                               "valid_until": _DATE, **_SOURCED},
+            },
+        },
         # What the procedure is for, in one sentence (said when two procedures are compared).
         "summary": _TEXT,
         # Cases of the procedure a citizen asks about (late registration, a lost paper, by proxy…),
@@ -115,6 +132,39 @@ CATALOGUE_FILE = {
     "properties": {
         "field": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$"},
         "field_name": _TEXT,
+        # Its procedures act on the papers of others ("chứng thực giấy khai sinh", "photo công
+        # chứng cccd"): named beside another procedure's paper, they are what is asked.
+        "acts_on_papers": {"type": "boolean"},
         "procedures": {"type": "array", "minItems": 1, "items": PROCEDURE},
+    },
+}
+
+
+# The directory: procedures named and routed, without detailed guidance (data/directory/*.yml).
+DIRECTORY_ENTRY = {
+    "type": "object",
+    "required": ["id", "name", "code", "code_verified", "level", "agency", "aliases", "source"],
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$"},
+        "name": _TEXT,
+        "code": {"type": ["string", "null"], "pattern": r"^[0-9]\.[0-9]{6}$"},
+        "code_verified": {"type": "boolean"},
+        "level": {"enum": LEVELS},
+        "agency": _TEXT,
+        "url": {"type": "string", "pattern": r"^https://"},
+        "aliases": {"type": "array", "items": _TEXT},
+        "source": _TEXT,
+    },
+    "additionalProperties": False,
+}
+
+DIRECTORY_FILE = {
+    "type": "object",
+    "required": ["field", "field_name", "as_of", "procedures"],
+    "properties": {
+        "field": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$"},
+        "field_name": _TEXT,
+        "as_of": _DATE,
+        "procedures": {"type": "array", "minItems": 1, "items": DIRECTORY_ENTRY},
     },
 }
