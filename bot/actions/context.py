@@ -87,7 +87,7 @@ def procedure_question(tracker: Tracker) -> bool:
     if text.startswith("/") or dossier_code(text):
         return False
     named = next(tracker.get_latest_entity_values("procedure"), None)
-    if not named and knowledge.resolver().find_in_text(text).status != "found":
+    if not named and knowledge.resolver().find_in_text(text).status not in ("found", "directory"):
         return False
     lexicon = steering()
     said = lexicon.said(text)

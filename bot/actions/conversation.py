@@ -52,6 +52,15 @@ def _intent_payload(intent: str, entities: List[Dict[str, Any]]) -> str:
     return f"/{intent}{json.dumps(carried, ensure_ascii=False)}" if carried else f"/{intent}"
 
 
+def names_a_procedure(text: str) -> bool:
+    """A typed message that names a procedure of the catalogue or of the directory, or comes
+    close enough to some to ask which one."""
+    if text.startswith("/"):
+        return False
+    resolution = knowledge.resolver().find_in_text(text)
+    return resolution.status in ("found", "directory") or bool(resolution.suggestions)
+
+
 class ActionClarifyIntent(Action):
     """Low confidence: 'Ý bạn là …?' with the two likeliest intents; second miss: a person."""
 
@@ -74,6 +83,8 @@ class ActionClarifyIntent(Action):
         topic = knowledge.catalogue().get(tracker.get_slot("procedure"))
         if topic and not text.startswith("/") and (aspects_asked(text) or case_asked(text, topic)):
             return [FollowupAction("action_answer_procedure")]  # "sinh viên có được giảm không"
+        if names_a_procedure(text):
+            return [FollowupAction("action_answer_procedure")]  # worded oddly, but a procedure is named
 
         if _previous_bot_action(tracker) == CLARIFY_ACTION:
             contact = contact_values(knowledge.province())
@@ -177,6 +188,8 @@ class ActionOutOfScope(Action):
         events = in_context(dispatcher, tracker)
         if events is not None:
             return events
+        if names_a_procedure(tracker.latest_message.get("text") or ""):
+            return [FollowupAction("action_answer_procedure")]  # "giấy phép phá dỡ nhà có cần không"
         dispatcher.utter_message(response="utter_out_of_scope")
         dispatcher.utter_message(response="utter_capabilities")
         return []

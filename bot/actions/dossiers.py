@@ -378,7 +378,7 @@ class ActionSubscribeDossier(Action):
             if events is not None:
                 return events
             text = tracker.latest_message.get("text") or ""
-            if not text.startswith("/") and knowledge.resolver().find_in_text(text).status == "found":
+            if not text.startswith("/") and knowledge.resolver().find_in_text(text).status in ("found", "directory"):
                 events = reinterpreted(tracker, set(), force="ask_procedure")  # nothing to follow: a question
                 if events:
                     return events

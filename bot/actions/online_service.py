@@ -14,7 +14,8 @@ from rasa_sdk.types import DomainDict
 from bot import knowledge, services
 from bot.actions.dossiers import dossier_texts, failed, utter_unavailable
 from bot.actions.context import reinterpreted
-from bot.actions.procedures import aspects_asked, field_buttons, question_words, resolve_procedure
+from bot.actions.procedures import (aspects_asked, directory_answer, field_buttons, question_words, resolve_procedure,
+                                    title_of)
 from bot.actions.steering import steering
 from bot.actions.texts import contact_values
 from bot.funnel import record
@@ -39,11 +40,15 @@ class ActionStartOnlineService(Action):
         catalogue = knowledge.catalogue()
         if resolution.status == "ambiguous":
             dispatcher.utter_message(response="utter_procedure_ambiguous", buttons=[
-                {"title": catalogue.get(i)["name"],
-                 "payload": f'/start_online_service{{"procedure": "{i}"}}'}
-                for i in resolution.procedures
+                {"title": title_of(i), "payload": f'/start_online_service{{"procedure": "{i}"}}'}
+                for i in resolution.procedures[:4]
             ])
             return not_ready
+        if resolution.status == "directory":
+            # No guidance here to start it with: who handles it and the official page instead.
+            directory_answer(dispatcher, resolution.procedure)
+            return not_ready + [SlotSet("procedure", resolution.procedure),
+                                SlotSet("unmet_procedure", resolution.procedure)]
         if resolution.status != "found":
             dispatcher.utter_message(response="utter_ask_which_procedure_online", buttons=field_buttons())
             return not_ready
@@ -312,7 +317,7 @@ class ActionOnlineHelp(Action):
     ) -> List[Dict[Text, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         text = tracker.latest_message.get("text") or ""
-        if (not text.startswith("/") and knowledge.resolver().find_in_text(text).status == "found"
+        if (not text.startswith("/") and knowledge.resolver().find_in_text(text).status in ("found", "directory")
                 and not steering().said(text).has_any(question_words()["online_help"])):
             # "… hỏi cho mình là lệ phí lý lịch tư pháp" / "khai tử mới đúng": about the procedure
             events = reinterpreted(tracker, set(), force="ask_fee" if "fee" in aspects_asked(text) else "ask_procedure")

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 from functools import lru_cache
+from urllib.parse import urlencode
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -87,9 +88,30 @@ def outside_catalogue(resolution: Resolution, text: str) -> Resolution:
 
 
 def resolve_procedure(tracker: Tracker) -> Resolution:
-    """The procedure of this message, never one that shares only a word with it."""
+    """The procedure of this message, never one that shares only a word with it: a longer
+    name of the directory wins over the catalogue name inside it."""
     text = tracker.latest_message.get("text") or ""
-    return outside_catalogue(_resolve_procedure(tracker), "" if text.startswith("/") else text)
+    typed = "" if text.startswith("/") else text
+    resolution = outside_catalogue(_resolve_procedure(tracker), typed)
+    if resolution.status == "found" and typed:
+        return knowledge.resolver().longer_listed_name(typed, resolution.procedure) or resolution
+    return resolution
+
+
+def acting_on_a_paper(tracker: Tracker, found: List[Resolution]) -> Optional[Resolution]:
+    """A certification named right before another procedure's paper ("chứng thực giấy khai
+    sinh", "photo công chứng cccd"): the certification is what is asked. Anywhere else in the
+    message ("đã công chứng hợp đồng rồi, giờ sang tên sổ đỏ") it only sets the scene."""
+    text = tracker.latest_message.get("text") or ""
+    entities = sorted((e for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "procedure"),
+                      key=lambda e: int(e.get("start") or 0))
+    catalogue = knowledge.catalogue()
+    for first, second in zip(entities, entities[1:]):
+        entry = catalogue.get(str(first["value"]))
+        gap = text[int(first.get("end") or 0): int(second.get("start") or 0)].split()
+        if entry and catalogue.field_of(entry["id"]).acts_on_papers and len(gap) <= 1:
+            return next((r for r in found if r.procedure == entry["id"]), None)
+    return None
 
 
 def _resolve_procedure(tracker: Tracker) -> Resolution:
@@ -102,10 +124,17 @@ def _resolve_procedure(tracker: Tracker) -> Resolution:
     in_context = tracker.get_slot("procedure")
     known = bool(in_context and knowledge.catalogue().get(in_context))
     named = named_procedures(tracker)
+    if not named and resolver.is_listed(in_context):
+        found = resolver.find_in_text("" if text.startswith("/") else text)
+        # A follow-up about a procedure of the directory: still that one, never the one before it.
+        return found if found.status in ("found", "directory") else Resolution("directory", (in_context,))
     if named:
         typed = "" if text.startswith("/") else text
         resolutions = [resolver.narrowed(resolver.resolve(n), typed) for n in named]
-        found = [r for r in resolutions if r.status == "found"]
+        found = [r for r in resolutions if r.status in ("found", "directory")]
+        on_papers = acting_on_a_paper(tracker, found)
+        if on_papers is not None:
+            return on_papers  # "photo công chứng cccd": the copy is asked, not the card
         if found:
             return found[-1]  # a whole name before a shared word ("thành lập công ty … giấy phép")
         if known and resolutions[-1].status == "ambiguous":
@@ -120,6 +149,40 @@ def _resolve_procedure(tracker: Tracker) -> Resolution:
     return found
 
 
+UNMATCHED = "?"  # the unmet_procedure slot's value when nothing matched the citizen's words
+
+
+BUTTON_CHARS = 60  # a button a phone shows on one or two lines
+
+
+def title_of(procedure_id: str) -> str:
+    """A procedure's name for a button, cut at a word when it is long (official names can
+    run to two hundred characters)."""
+    entry = knowledge.catalogue().get(procedure_id) or knowledge.directory().get(procedure_id)
+    name = entry["name"]
+    if len(name) <= BUTTON_CHARS:
+        return name
+    return name[: BUTTON_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:(") + "…"
+
+
+def search_url(words: str) -> str:
+    """The national portal's procedure search for the citizen's own words (or a code)."""
+    search = knowledge.province()["procedure_search"]
+    return f"{search['url']}?{urlencode({search['query_parameter']: words.strip()[:80]})}"
+
+
+def directory_answer(dispatcher: CollectingDispatcher, entry_id: str) -> None:
+    """A procedure of the directory: who handles it, the official page, the hotline."""
+    entry = knowledge.directory().get(entry_id)
+    texts = knowledge.procedure_texts()
+    contact = contact_values(knowledge.province())
+    dispatcher.utter_message(
+        response="utter_procedure_in_directory", name=entry["name"],
+        code_part=texts["code"].format(code=entry["code"]) if entry.get("code") else "",
+        agency=entry["agency"], guide_url=entry.get("url") or search_url(entry.get("code") or entry["name"]),
+        hotline=contact["hotline"], hotline_name=contact["hotline_name"])
+
+
 def resolve_place(tracker: Tracker) -> Optional[PlaceResolution]:
     return best_place(tracker)
 
@@ -132,6 +195,7 @@ def field_buttons() -> List[Dict[str, str]]:
 
 
 MAX_CHARS = 600  # an answer a phone shows at once; the rest behind the details button
+PART_LINE = 60   # room enough to show the beginning of a long line
 _MARK = "\x00"    # where the kept tail (warning, legal basis) begins in a filled response
 
 
@@ -180,7 +244,10 @@ def shorten(text: str, limit: int = MAX_CHARS) -> str:
     marker = knowledge.procedure_texts()["truncated"]
     kept: List[str] = []
     for line in text.split("\n"):
-        if len("\n".join(kept + [line])) + len(marker) + 1 > limit:
+        room = limit - len("\n".join(kept)) - len(marker) - 2
+        if len(line) + 1 > room:
+            if room >= PART_LINE:  # a long line is cut at a word rather than dropped whole
+                kept.append(line[:room].rsplit(" ", 1)[0].rstrip(",;:"))
             break
         kept.append(line)
     return "\n".join(kept + [marker]) if kept else text[: limit - len(marker) - 1] + " " + marker
@@ -239,18 +306,24 @@ class ActionAnswerProcedure(Action):
                 return events
         if resolution.status == "ambiguous":
             buttons = [
-                {"title": catalogue.get(i)["name"], "payload": payload(INTENT_OF_ASPECT[aspect], procedure=i)}
+                {"title": title_of(i), "payload": payload(INTENT_OF_ASPECT[aspect], procedure=i)}
                 for i in resolution.procedures[:4]
             ]
             dispatcher.utter_message(response="utter_procedure_ambiguous", buttons=buttons)
             return events
+        if resolution.status == "directory":
+            directory_answer(dispatcher, resolution.procedure)
+            return events + [SlotSet("procedure", resolution.procedure),
+                             SlotSet("unmet_procedure", resolution.procedure)]
         if resolution.status == "unknown" and not resolution.suggestions:
-            dispatcher.utter_message(response="utter_procedure_not_in_catalogue", **contact_values(knowledge.province()))
-            return events
+            dispatcher.utter_message(response="utter_procedure_not_in_catalogue",
+                                     search_url=search_url(resolution.named or typed),
+                                     **contact_values(knowledge.province()))
+            return events + [SlotSet("unmet_procedure", UNMATCHED)]
         if resolution.status == "unknown":
             texts = knowledge.procedure_texts()
             buttons = [
-                {"title": catalogue.get(i)["name"], "payload": payload(INTENT_OF_ASPECT[aspect], procedure=i)}
+                {"title": title_of(i), "payload": payload(INTENT_OF_ASPECT[aspect], procedure=i)}
                 for i in resolution.suggestions
             ] + [{"title": texts["browse_button"], "payload": payload("browse_procedures")}]
             dispatcher.utter_message(response="utter_procedure_not_found", buttons=buttons)
@@ -333,7 +406,7 @@ class ActionAnswerProcedure(Action):
                                                   catalogue.get(i)["handled_by"]["agency"])
                  for i in procedure_ids]
         dispatcher.utter_message(response="utter_procedure_difference", lines=shorten("\n".join(lines)), buttons=[
-            {"title": catalogue.get(i)["name"], "payload": payload("ask_procedure", procedure=i)}
+            {"title": title_of(i), "payload": payload("ask_procedure", procedure=i)}
             for i in procedure_ids])
 
     @staticmethod
@@ -377,11 +450,13 @@ class ActionAnswerProcedure(Action):
         # Filled here from the domain's response, so that it can be cut to fit a phone; the
         # one line of legal basis and date stays under whatever is cut.
         # The warning and the line of legal basis stay whole under whatever is cut.
+        notes = answers.caveat_lines(entry, aspect, texts, today())
         kept = {"caveat": values.get("caveat") or "", "source": values.get("source") or ""}
         full = response_text(domain, RESPONSE_OF_ASPECT[aspect],
                              **{k: v for k, v in values.items() if isinstance(v, str) and k not in kept},
                              **{k: _MARK + k for k in kept})
         head, mark, rest = full.partition(_MARK)
+        head = head.rstrip("\n") + ("\n" + notes if notes else "")  # caveats after the answer, cut first
         tail = (mark + rest).replace(_MARK + "caveat", kept["caveat"]).replace(_MARK + "source", kept["source"])
         limit = (4 * MAX_CHARS if detailed else MAX_CHARS) - len(tail) - 1
         dispatcher.utter_message(text=shorten(head.rstrip("\n"), limit) + "\n" + tail, buttons=buttons)
@@ -397,8 +472,11 @@ class ActionProcedureDetails(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        entry = knowledge.catalogue().get(next(tracker.get_latest_entity_values("procedure"), None)
-                                          or tracker.get_slot("procedure"))
+        named = next(tracker.get_latest_entity_values("procedure"), None) or tracker.get_slot("procedure")
+        entry = knowledge.catalogue().get(named)
+        if entry is None and knowledge.resolver().is_listed(named):
+            directory_answer(dispatcher, named)
+            return []
         if entry is None:
             dispatcher.utter_message(response="utter_ask_which_procedure", buttons=field_buttons())
             return []
@@ -428,6 +506,7 @@ def entry_lines(entry: dict) -> List[str]:
     lines = [" ".join(filter(None, [d.get("name"), d.get("note")])) for d in entry.get("documents") or []]
     lines += [entry["fee"].get("text") or "", *(entry["fee"].get("exemptions") or [])]
     lines += [entry["processing_time"].get("text") or "", entry["handled_by"].get("note") or ""]
+    lines += [caveat["text"] for caveat in entry.get("caveats") or []]
     lines += [sentence.strip() + ("" if sentence.strip().endswith(".") else ".")
               for sentence in re.split(r"(?<=[.;])\s+(?=[A-ZĐÀ-Ỹ])", entry.get("notes") or "")]
     return [line for line in lines if line and line != "."]
@@ -513,7 +592,7 @@ class ActionBrowseProcedures(Action):
             dispatcher.utter_message(response="utter_browse_fields", buttons=field_buttons())
             return []
         buttons = [
-            {"title": catalogue.get(i)["name"], "payload": payload("ask_procedure", procedure=i)}
+            {"title": title_of(i), "payload": payload("ask_procedure", procedure=i)}
             for i in field.procedure_ids
         ]
         dispatcher.utter_message(response="utter_browse_field", field_name=field.name, buttons=buttons)

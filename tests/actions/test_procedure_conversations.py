@@ -74,17 +74,49 @@ def test_an_ambiguous_name_gives_buttons_and_a_press_answers(assistant):
     assert knowledge.catalogue().get("giay_phep_xay_dung")["name"] in pressed
 
 
-def test_an_unknown_procedure_is_not_found_with_suggestions_and_browsing(assistant):
-    answer = assistant.say("unknown", "thủ tục nhận nuôi con nuôi cần giấy tờ gì")
-    assert "không tìm thấy" in reply_of(answer)
-    payloads = [b["payload"] for m in answer for b in m.get("buttons", [])]
-    assert "/browse_procedures" in payloads and len(payloads) >= 2
-    fields = assistant.say("unknown", "/browse_procedures")
+def test_fields_and_their_procedures_can_be_browsed(assistant):
+    fields = assistant.say("browse", "/browse_procedures")
     field_payloads = [b["payload"] for m in fields for b in m.get("buttons", [])]
     assert '/browse_procedures{"field": "ho_tich"}' in field_payloads
-    listed = assistant.say("unknown", '/browse_procedures{"field": "ho_tich"}')
+    listed = assistant.say("browse", '/browse_procedures{"field": "ho_tich"}')
     titles = [b["title"] for m in listed for b in m.get("buttons", [])]
     assert knowledge.catalogue().get("khai_sinh")["name"] in titles
+
+
+def listed_entry():
+    """A directory procedure its first alias names in a question."""
+    resolver = knowledge.resolver()
+    return next(e for e in knowledge.directory().entries.values()
+                if e["aliases"] and resolver.find_in_text(f"{e['aliases'][0]} cần giấy tờ gì").status == "directory")
+
+
+def test_a_procedure_of_the_directory_is_routed_honestly_and_stays_the_topic(assistant):
+    entry = listed_entry()
+    first = reply_of(assistant.say("listed", "lệ phí làm sổ đỏ bao nhiêu"))
+    assert knowledge.catalogue().get("cap_so_do")["name"] in first
+    routed = reply_of(assistant.say("listed", f"{entry['aliases'][0]} cần giấy tờ gì"))
+    assert "Tôi chưa có hướng dẫn chi tiết cho «" + entry["name"] in routed, routed
+    assert entry["agency"] in routed and "1022" in routed and "https://" in routed
+    assert knowledge.catalogue().get("cap_so_do")["name"] not in routed
+    follow = reply_of(assistant.say("listed", "lệ phí bao nhiêu"))  # never the land fee again
+    assert entry["name"] in follow and knowledge.catalogue().get("cap_so_do")["fee"]["text"] not in follow
+
+
+def test_nothing_matches_gets_the_portal_search_for_the_citizens_words_and_the_hotline(assistant):
+    answer = assistant.say("nothing", "xin giấy phép bắn pháo hoa tết cần gì")
+    text = reply_of(answer)
+    search = knowledge.province()["procedure_search"]["url"]
+    assert search + "?keyword=" in text and "1022" in text, text
+    assert "ph%C3%A1o+hoa" in text  # the citizen's own words, for the portal's search
+    assert not [b for m in answer for b in m.get("buttons", [])]  # no unrelated procedures offered
+
+
+def test_a_caveat_is_said_with_its_answer(assistant):
+    entry = next(e for e in knowledge.catalogue().procedures.values()
+                 if any(c["aspect"] == "fee" and not c.get("valid_until") for c in e.get("caveats") or []))
+    caveat = next(c for c in entry["caveats"] if c["aspect"] == "fee" and not c.get("valid_until"))
+    reply = reply_of(assistant.say("caveat", f"lệ phí {entry['aliases'][0]} bao nhiêu"))
+    assert entry["name"] in reply and caveat["text"] in reply, reply
 
 
 def test_overview_has_the_five_buttons(assistant):
