@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.analytics.masking import mask_message, mask_text, prompt_of
-from bot.analytics.models import (broker_events, checkpoint, conversations, handoffs, lookups, messages,
+from bot.analytics.models import (broker_events, checkpoint, conversations, handoffs, lookups, messages, unmet,
                                   tracker_events)
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ LOCAL_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Việt Nam: UTC+7, no da
 FALLBACK_INTENT = "nlu_fallback"
 CLARIFY_ACTION = "action_clarify_intent"
 HANDOFF_INTENTS = ("human_handoff", "complain")
+UNMATCHED = "?"  # unmet_procedure when nothing matched (bot/actions/procedures.py)
 LOOKUP_OUTCOMES = ("found", "not_found", "verification_failed", "system_down", "locked")
 
 
@@ -130,6 +131,7 @@ class _Batch:
         self.old_message_changes: Dict[int, Dict[str, Any]] = {}
         self.new_handoffs: List[Dict[str, Any]] = []
         self.new_lookups: List[Dict[str, Any]] = []
+        self.new_unmet: List[Dict[str, Any]] = []
 
     def run(self, rows) -> None:
         senders = sorted({row["sender_id"] for row in rows})
@@ -242,11 +244,25 @@ class _Batch:
             # The slot set after a message says what that message was about.
             if value is not None and conversation["last_user_event_id"] is not None:
                 self._change_message(conversation["last_user_event_id"], **{name: value})
+        elif name == "unmet_procedure" and value:
+            self.new_unmet.append({
+                "event_id": int(row["id"]), "conversation_id": conversation["id"],
+                "sender_id": row["sender_id"], "channel": conversation["channel"],
+                "procedure": None if value == UNMATCHED else str(value)[:128],
+                "text": self._user_text(conversation["last_user_event_id"]), "at": at, "day": local_day(at)})
         elif name == "lookup_outcome" and value in LOOKUP_OUTCOMES:
             self.new_lookups.append({
                 "event_id": int(row["id"]), "conversation_id": conversation["id"],
                 "sender_id": row["sender_id"], "channel": conversation["channel"],
                 "outcome": value, "at": at, "day": local_day(at)})
+
+    def _user_text(self, event_id: Optional[int]) -> Optional[str]:
+        """The (masked) question a slot answers: from this batch, or from an earlier one."""
+        if event_id is None:
+            return None
+        if event_id in self.new_messages:
+            return self.new_messages[event_id]["text"]
+        return self.connection.execute(select(messages.c.text).where(messages.c.event_id == event_id)).scalar()
 
     def _on_restart(self, row, data, conversation, at) -> None:
         conversation.update(procedure=None, locality=None, prompt=None)
@@ -266,6 +282,8 @@ class _Batch:
             connection.execute(insert(handoffs), self.new_handoffs)
         if self.new_lookups:
             connection.execute(insert(lookups), self.new_lookups)
+        if self.new_unmet:
+            connection.execute(insert(unmet), self.new_unmet)
         for conversation in self.conversations.values():
             values = {k: v for k, v in conversation.items() if k not in ("id", "sender_id")}
             connection.execute(update(conversations).where(conversations.c.id == conversation["id"]).values(**values))

@@ -93,6 +93,22 @@ lookups = Table(
     Index("ix_analytics_lookups_day", "day"),
 )
 
+# Procedures asked about without detailed guidance, from the slot unmet_procedure: a directory
+# entry the assistant only routes, or "?" when nothing matched (then the citizen's words say what).
+unmet = Table(
+    "analytics_unmet", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", BigInteger, nullable=False, unique=True),
+    Column("conversation_id", Integer, nullable=False),
+    Column("sender_id", String(255), nullable=False),
+    Column("channel", String(64)),
+    Column("procedure", String(128)),  # the directory entry; NULL when nothing matched
+    Column("text", Text),  # the citizen's question, masked
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("day", Date, nullable=False),
+    Index("ix_analytics_unmet_day", "day"),
+)
+
 # Target share of online dossiers, per field or per locality; edited by admins.
 targets = Table(
     "analytics_targets", metadata,

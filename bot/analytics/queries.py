@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 
 from bot.analytics.ingest import LOCAL_TZ, LOOKUP_OUTCOMES, now
 from bot.analytics.masking import MASK
-from bot.analytics.models import TARGET_SCOPES, conversations, handoffs, lookups, messages, targets
+from bot.analytics.models import TARGET_SCOPES, conversations, handoffs, lookups, messages, targets, unmet
+from bot.nlu.text import fold
 from bot.store.db import FUNNEL_STAGES, OFFLINE_REASONS, RATINGS
 from bot.store.models import answer_ratings, funnel_events, lookup_locks, offline_reasons
 
@@ -130,10 +131,19 @@ class Names:
             self.places = knowledge.localities()
         except Exception:  # noqa: BLE001
             self.places = None
+        try:
+            self.directory = knowledge.directory()
+        except Exception:  # noqa: BLE001
+            self.directory = None
 
     def procedure(self, procedure_id: Optional[str]) -> str:
         entry = self.catalogue.get(procedure_id) if self.catalogue else None
+        if entry is None and self.directory is not None:
+            entry = self.directory.get(procedure_id)
         return entry["name"] if entry else (procedure_id or "")
+
+    def listed(self, procedure_id: Optional[str]) -> Optional[Dict[str, Any]]:
+        return self.directory.get(procedure_id) if self.directory is not None else None
 
     def field_of(self, procedure_id: Optional[str]) -> Optional[str]:
         entry = self.catalogue.get(procedure_id) if self.catalogue else None
@@ -473,6 +483,44 @@ def handoff_requests(engine: Engine, f: Filters, limit: int = 500) -> Dict[str, 
     per_day_rows = [{"day": day, **values} for day, values in days.items()]
     return {"per_day": per_day_rows, "recent": recent,
             "totals": {k: sum(r[k] for r in per_day_rows) for k in kinds}}
+
+
+# -- procedures asked about without detailed guidance -------------------------------------
+
+EXAMPLES = 3
+
+
+def unmet_procedures(engine: Engine, f: Filters) -> List[Dict[str, Any]]:
+    """What citizens asked that the catalogue does not guide: each directory procedure, and each
+    question nothing matched (grouped by its words), with counts and the latest examples."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(unmet.c.procedure, unmet.c.text, unmet.c.sender_id, unmet.c.day, unmet.c.conversation_id)
+            .where(and_(*_by_day(unmet, f))).order_by(unmet.c.at.desc(), unmet.c.id.desc())).mappings().all()
+    groups: Dict[str, Dict[str, Any]] = {}
+    for row in rows:
+        procedure = row["procedure"]
+        words = " ".join(fold(row["text"] or "").split())
+        key = f"p:{procedure}" if procedure else f"w:{words}"
+        group = groups.get(key)
+        if group is None:
+            listed = names().listed(procedure) if procedure else None
+            group = groups[key] = {
+                "kind": "directory" if procedure else "nothing",
+                "name": names().procedure(procedure) if procedure else (row["text"] or ""),
+                "national_code": (listed or {}).get("code") or "",
+                "agency": (listed or {}).get("agency") or "",
+                "asks": 0, "senders": set(), "examples": [], "last_day": _as_date(row["day"]),
+                "conversation_id": row["conversation_id"]}
+        group["asks"] += 1
+        group["senders"].add(row["sender_id"])
+        if row["text"] and row["text"] not in group["examples"] and len(group["examples"]) < EXAMPLES:
+            group["examples"].append(row["text"])
+    out = []
+    for group in groups.values():
+        senders = group.pop("senders")
+        out.append({**group, "citizens": len(senders), "examples": " · ".join(group["examples"])})
+    return sorted(out, key=lambda g: (-g["asks"], g["name"]))
 
 
 # -- satisfaction and latency ---------------------------------------------------------------

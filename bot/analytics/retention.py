@@ -24,14 +24,14 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.analytics.ingest import local_day, utc
 from bot.analytics.masking import mask_event, prompt_of
-from bot.analytics.models import (broker_events, conversations, handoffs, lookups, messages, secret_values,
+from bot.analytics.models import (broker_events, conversations, handoffs, lookups, messages, secret_values, unmet,
                                   tracker_events)
 from bot.store.models import answer_ratings, funnel_events, lookup_failures, lookup_locks, offline_reasons
 
 PSEUDONYM_PREFIX = "anon-"
 BATCH_SIZE = 1000
 APP_TABLES = (funnel_events, offline_reasons, answer_ratings)
-ANALYTICS_TABLES = (messages, handoffs, lookups)
+ANALYTICS_TABLES = (messages, handoffs, lookups, unmet)
 
 
 @dataclass

@@ -229,6 +229,19 @@ def satisfaction(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
                                   rows)}, [chart], {"by": by, "groupings": ("intent", "procedure")})
 
 
+def missing_procedures(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+    rows = queries.unmet_procedures(engine, f)
+    for row in rows:
+        row["tier_name"] = label("unmet_kinds", row["kind"])
+    shown = rows[:15]
+    chart = Chart("missing", "bar", [row["name"] for row in shown],
+                  [{"label": label("columns", "asks"), "data": [row["asks"] for row in shown]}], horizontal=True)
+    table = Table("missing", [("name", "text"), ("tier_name", "text"), ("asks", "int"), ("citizens", "int"),
+                              ("agency", "text"), ("examples", "text"), ("last_day", "date"),
+                              ("national_code", "text")], rows)
+    return Page({"missing": table}, [chart], {"rows": rows, "total": sum(r["asks"] for r in rows)})
+
+
 def latency(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
     data = queries.latency_per_day(engine, f)
     chart = Chart("latency", "line", [_day(row["day"]) for row in data["per_day"]], [
@@ -320,12 +333,13 @@ PAGES: Dict[str, Tuple[str, Builder]] = {
     "/offline": ("offline.html", offline),
     "/lookups": ("lookups.html", lookups),
     "/handoffs": ("handoffs.html", handoffs),
+    "/missing-procedures": ("missing_procedures.html", missing_procedures),
     "/satisfaction": ("satisfaction.html", satisfaction),
     "/latency": ("latency.html", latency),
 }
 FILE_NAMES = {"/": "tong-quan", "/intents": "y-dinh", "/procedures": "thu-tuc", "/not-understood": "chua-hieu",
               "/funnel": "nop-truc-tuyen", "/offline": "ly-do-chua-nop-truc-tuyen", "/lookups": "tra-cuu-ho-so",
-              "/handoffs": "gap-can-bo-phan-anh", "/satisfaction": "muc-do-hai-long", "/latency": "thoi-gian-phan-hoi"}
+              "/handoffs": "gap-can-bo-phan-anh", "/missing-procedures": "thu-tuc-chua-co", "/satisfaction": "muc-do-hai-long", "/latency": "thoi-gian-phan-hoi"}
 
 
 def export_name(path: str, table: str, f: Filters, extension: str = "csv") -> str:

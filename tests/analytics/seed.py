@@ -20,7 +20,7 @@ PHONE_QUESTION = "Số điện thoại di động của người nộp (để nh
 ID_QUESTION = "Số định danh cá nhân (12 số trên thẻ căn cước) của người nộp. Nếu không muốn cung cấp, gõ «bỏ qua»."
 VERIFY_QUESTION = ("Để bảo vệ thông tin của bạn, vui lòng nhập 4 số cuối số điện thoại đã khai khi nộp hồ sơ, "
                    "hoặc số định danh cá nhân (12 số) của người nộp.")
-SLOTS = ("procedure", "locality", "lookup_outcome", "applicant_name", "applicant_phone",
+SLOTS = ("procedure", "locality", "lookup_outcome", "unmet_procedure", "applicant_name", "applicant_phone",
          "applicant_id", "verification_value")
 
 

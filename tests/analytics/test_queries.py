@@ -180,3 +180,33 @@ async def test_every_aggregate_on_postgresql(postgres_schema):
     check_every_aggregate(app)
     app.dispose()
     tracker.dispose()
+
+
+async def test_procedures_asked_without_guidance_are_counted_with_the_citizens_words(stores):
+    """«Thủ tục được hỏi mà chưa có»: a directory procedure by its official name and code, a
+    question nothing matched by the citizen's (masked) words, each with counts and examples."""
+    from bot import knowledge
+
+    listed = next(iter(knowledge.directory().entries.values()))
+    t = seed.at(DAY, 15)
+    writer = seed.TrackerWriter(stores.tracker_url)
+    try:
+        await writer.save({
+            "tg-5005": [seed.user(f"làm {listed['name'].lower()} cần gì", "ask_documents", 0.9, t, "telegram"),
+                        seed.slot("procedure", listed["id"], t + 0.1), seed.slot("unmet_procedure", listed["id"], t + 0.2),
+                        seed.bot("Tôi chưa có hướng dẫn chi tiết …", t + 1)],
+            "zalo-6006": [seed.user("xin phép bắn pháo hoa, sđt 0905123456", "ask_procedure", 0.8, t + 5, "zalo"),
+                          seed.slot("unmet_procedure", "?", t + 5.1),
+                          seed.bot("Tôi chưa có thông tin về thủ tục bạn hỏi …", t + 6),
+                          seed.user(f"thế còn {listed['name'].lower()}", "ask_procedure", 0.8, t + 10, "zalo"),
+                          seed.slot("unmet_procedure", listed["id"], t + 10.1)],
+        })
+    finally:
+        writer.dispose()
+    ingest.ingest(stores.app, stores.tracker)
+    rows = queries.unmet_procedures(stores.app, queries.Filters(DAY, DAY))
+    assert [(r["kind"], r["asks"], r["citizens"]) for r in rows] == [("directory", 2, 2), ("nothing", 1, 1)]
+    assert rows[0]["name"] == listed["name"] and rows[0]["national_code"] == (listed["code"] or "")
+    assert rows[0]["agency"] == listed["agency"]
+    assert rows[1]["name"] == "xin phép bắn pháo hoa, sđt ***" and "0905123456" not in rows[1]["examples"]
+    assert queries.unmet_procedures(stores.app, queries.Filters(NEXT, NEXT)) == []
