@@ -52,6 +52,9 @@ def _intent_payload(intent: str, entities: List[Dict[str, Any]]) -> str:
     return f"/{intent}{json.dumps(carried, ensure_ascii=False)}" if carried else f"/{intent}"
 
 
+UNSURE = 0.5  # below this, a goodbye that names a procedure is read as a question about it
+
+
 def names_a_procedure(text: str) -> bool:
     """A typed message that names a procedure of the catalogue or of the directory, or comes
     close enough to some to ask which one."""
@@ -196,7 +199,8 @@ class ActionOutOfScope(Action):
 
 
 class ActionGoodbye(Action):
-    """Goodbye, unless it is a question about the dossier looked up ("trễ hẹn rồi thì sao")."""
+    """Goodbye, unless it is a question about the dossier looked up ("trễ hẹn rồi thì sao") or
+    a hesitant reading of a message that names a procedure ("à thôi, hỏi kết hôn đi")."""
 
     def name(self) -> Text:
         return "action_goodbye"
@@ -205,6 +209,9 @@ class ActionGoodbye(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         text = tracker.latest_message.get("text") or ""
+        confidence = float((tracker.latest_message.get("intent") or {}).get("confidence") or 0.0)
+        if confidence < UNSURE and next(tracker.get_latest_entity_values("procedure"), None):
+            return [FollowupAction("action_answer_procedure")]
         if tracker.get_slot("has_dossier") and steering().is_question(text):
             events = in_context(dispatcher, tracker)
             if events is not None:

@@ -98,6 +98,22 @@ def resolve_procedure(tracker: Tracker) -> Resolution:
     return resolution
 
 
+def new_topic(text: str, entry: Optional[dict]) -> bool:
+    """A message that asks for a procedure ("giấy phép", "thủ tục", "đăng ký" …) about something
+    the procedure in context never mentions: a new question, not a follow-up."""
+    if not text or entry is None:
+        return False
+    said = steering().said(text)
+    markers = question_words()["new_topic"]
+    if not said.has_any(markers):
+        return False
+    marker_words = {w for phrase in markers for w in phrase.folded}
+    known = {w for surface in [entry["name"], *entry["aliases"]] for w in steering().phrase(surface).folded}
+    if "documents" in entry:
+        known |= {w for line in entry_lines(entry) for w in steering().said(line).folded}
+    return len({w for w in own_words(text, entry) if w not in known and w not in marker_words}) >= SITUATION_WORDS
+
+
 def acting_on_a_paper(tracker: Tracker, found: List[Resolution]) -> Optional[Resolution]:
     """A certification named right before another procedure's paper ("chứng thực giấy khai
     sinh", "photo công chứng cccd"): the certification is what is asked. Anywhere else in the
@@ -124,10 +140,13 @@ def _resolve_procedure(tracker: Tracker) -> Resolution:
     in_context = tracker.get_slot("procedure")
     known = bool(in_context and knowledge.catalogue().get(in_context))
     named = named_procedures(tracker)
+    typed = "" if text.startswith("/") else text
     if not named and resolver.is_listed(in_context):
-        found = resolver.find_in_text("" if text.startswith("/") else text)
+        found = resolver.find_in_text(typed)
+        if found.status in ("found", "directory") or new_topic(typed, knowledge.directory().get(in_context)):
+            return found
         # A follow-up about a procedure of the directory: still that one, never the one before it.
-        return found if found.status in ("found", "directory") else Resolution("directory", (in_context,))
+        return Resolution("directory", (in_context,))
     if named:
         typed = "" if text.startswith("/") else text
         resolutions = [resolver.narrowed(resolver.resolve(n), typed) for n in named]
@@ -140,9 +159,13 @@ def _resolve_procedure(tracker: Tracker) -> Resolution:
         if known and resolutions[-1].status == "ambiguous":
             return Resolution("found", (in_context,), named=in_context)  # "… có giấy phép": the topic
         return resolutions[-1]
-    found = resolver.find_in_text("" if text.startswith("/") else text, prefixes=not known)
-    if found.status == "found" or (found.status == "ambiguous" and not known):
+    found = resolver.find_in_text(typed, prefixes=not known)
+    if found.status in ("found", "directory") or (found.status == "ambiguous" and not known):
         return found
+    if known and new_topic(typed, knowledge.catalogue().get(in_context)):
+        # "còn xin giấy phép nuôi chim yến thì sao": another procedure, not the topic's facts.
+        fresh = resolver.find_in_text(typed)
+        return fresh if fresh.status != "none" else Resolution("unknown", named=typed)
     if known:
         # A follow-up; a shared word ("giấy phép", "đăng ký") does not replace the topic.
         return Resolution("found", (in_context,), named=in_context)
@@ -209,10 +232,23 @@ def question_words() -> Dict[str, Any]:
         "groups": [(str(g), lexicon.phrase(str(g))) for g in document["groups"]],
         "yes_no": lexicon.phrases(document["yes_no"]),
         "online_help": lexicon.phrases(document["online_help"]),
+        "new_topic": lexicon.phrases(document["new_topic"]),
         "purpose": {fold(str(w)) for w in document["purpose"]},
         "fillers": {w for item in [*document["fillers"], *read_yaml(
             load_settings().data_dir / "lexicon" / "generic_words.yml")["words"]] for w in lexicon.phrase(str(item)).folded},
     }
+
+
+def without_names(tracker: Tracker, text: str) -> str:
+    """The message without the procedure names in it: "mai táng phí" names a procedure, it does
+    not ask for a fee."""
+    spans = sorted(((int(e.get("start") or 0), int(e.get("end") or 0))
+                    for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "procedure"),
+                   reverse=True)
+    for start, end in spans:
+        if 0 <= start < end <= len(text):
+            text = text[:start] + " " + text[end:]
+    return text
 
 
 def aspects_asked(text: str, case: Optional[str] = None) -> List[str]:
@@ -231,6 +267,8 @@ def case_asked(text: str, named: Optional[dict] = None) -> Optional[str]:
     """The kind of case a question asks about; "other" for a yes/no question about the citizen's
     own situation that no kind names; None for a plain question about the procedure."""
     said = steering().said(text)
+    if named is not None:  # "làm mất sổ đỏ" names the reissue: its "mất" is no case of it
+        said = said.without(sorted(steering().phrases([named["name"], *named["aliases"]]), key=lambda p: -len(p.folded)))
     found = next((c for c, phrases in question_words()["cases"].items() if said.has_any(phrases)), None)
     if found or not said.has_any(question_words()["yes_no"]):
         return found
@@ -279,7 +317,7 @@ class ActionAnswerProcedure(Action):
                 and not knowledge.catalogue().get(tracker.get_slot("procedure"))):
             return [FollowupAction("action_answer_locality")]  # "tôi ở Điện Bàn": where that is now
         typed = "" if text.startswith("/") else text
-        asked = aspects_asked(typed)
+        asked = aspects_asked(without_names(tracker, typed))
         named_nothing = intent == "inform" and typed and not asked and not named_procedures(tracker)
         if named_nothing and heard_places(tracker):
             asked = ["agency"]  # "tôi ở xã Tam Thanh" after a question: where to go from there
@@ -317,7 +355,7 @@ class ActionAnswerProcedure(Action):
                              SlotSet("unmet_procedure", resolution.procedure)]
         if resolution.status == "unknown" and not resolution.suggestions:
             dispatcher.utter_message(response="utter_procedure_not_in_catalogue",
-                                     search_url=search_url(resolution.named or typed),
+                                     search_url=search_url(typed.strip(" ?.!")),
                                      **contact_values(knowledge.province()))
             return events + [SlotSet("unmet_procedure", UNMATCHED)]
         if resolution.status == "unknown":

@@ -64,9 +64,10 @@ class Gazetteer:
         words = [s for s, _, _ in syllables]
         spelt = [lowered[start:end] for _, start, end in syllables]
         with_accents = folded != lowered.replace("đ", "d")  # the citizen types diacritics
-        found: List[Match] = []
-        i = 0
-        while i < len(words):
+        # Every name at every position, then the longest first: "làm khai sinh kết hợp nhận cha"
+        # is the one long name, not "làm khai sinh" and a remainder.
+        options = []
+        for i in range(len(words)):
             for length in range(min(self.longest, len(words) - i), 0, -1):
                 window = tuple(words[i : i + length])
                 if with_accents:
@@ -76,21 +77,23 @@ class Gazetteer:
                         candidates = self.names.get(window)  # this name typed without accents
                 else:
                     candidates = self.names.get(window)
-                if not candidates:
-                    continue
-                start, end = normalised.original_span(
-                    syllables[i][1], syllables[i + length - 1][2]
-                )
-                entities = {entity for entity, _ in candidates}
-                for entity in sorted(entities):
-                    values = [v for e, v in candidates if e == entity]
-                    # An ambiguous name keeps what the citizen wrote; the resolver asks.
-                    value = values[0] if len(values) == 1 else text[start:end]
-                    found.append(Match(entity, value, start, end, text[start:end]))
-                i += length
-                break
-            else:
-                i += 1
+                if candidates:
+                    options.append((length, i, candidates))
+                    break
+        taken = [False] * len(words)
+        found: List[Match] = []
+        for length, i, candidates in sorted(options, key=lambda o: (-o[0], o[1])):
+            if any(taken[i : i + length]):
+                continue
+            for position in range(i, i + length):
+                taken[position] = True
+            start, end = normalised.original_span(syllables[i][1], syllables[i + length - 1][2])
+            for entity in sorted({entity for entity, _ in candidates}):
+                values = [v for e, v in candidates if e == entity]
+                # An ambiguous name keeps what the citizen wrote; the resolver asks.
+                value = values[0] if len(values) == 1 else text[start:end]
+                found.append(Match(entity, value, start, end, text[start:end]))
+        found.sort(key=lambda m: m.start)
         return found
 
 
@@ -119,9 +122,15 @@ def load_gazetteer(
     """Procedures of the catalogue first, then of the directory (named and routed only): a name
     both hold stays the catalogue's."""
     gazetteer = Gazetteer(teencode=teencode)
+    codes, names = set(), set()
     for path, listed in ((procedures_path, False), (directory_path, True)):
         for file in _yaml_files(path):
             for entry in _entries(file, "procedures"):
+                if listed and (entry.get("code") in codes or fold(str(entry.get("name", ""))) in names):
+                    continue  # covered by a full entry (bot/procedures/directory.py leaves it out too)
+                if not listed:
+                    codes.add(entry.get("code") or "")
+                    names.add(fold(str(entry.get("name", ""))))
                 for surface in [entry.get("name", "")] + list(entry.get("aliases") or []):
                     gazetteer.add("procedure", str(entry["id"]), str(surface), only_new=listed)
     for file in _yaml_files(localities_path):

@@ -108,7 +108,8 @@ _VOWELS = set("aăâeêioôơuưy")
 
 def squeeze_letters(word: str) -> str:
     """A letter typed twice or more in a word with a vowel, once: no Vietnamese syllable doubles
-    a letter except "oo" ("xoong"), which is kept; abbreviations without vowels ("cccd") stay."""
+    a letter except "oo" ("xoong") and, typed without accents, "uu" ("luu tru", "huu tri"),
+    which are kept; abbreviations without vowels ("cccd") stay."""
     if not any(fold(c.lower()) in _VOWELS for c in word) or not any(c.isalpha() for c in word):
         return word
     out: List[str] = []
@@ -117,8 +118,8 @@ def squeeze_letters(word: str) -> str:
         if out and char.isalpha() and char.lower() == out[-1].lower():
             run += 1
             following = word[i + 1].lower() if i + 1 < len(word) else ""
-            if char.lower() == "o" and run == 2 and following != "o":
-                out.append(char)  # "oo" exactly: a real spelling
+            if char.lower() in "ou" and run == 2 and following != char.lower():
+                out.append(char)  # "oo", "uu" exactly: real spellings
             continue
         run = 1
         out.append(char)

@@ -28,8 +28,10 @@ FUZZY_MARGIN = 0.04    # and at least this much better than the runner-up
 SUGGESTIONS = 4
 SUGGEST_MIN = 0.34     # share of the message's distinctive weight a suggestion must cover
 RARE = 3.0             # weight of a pair of words in at most about one name in twenty
+PREFIX_MIN = 0.4       # share of the message a name found by its beginning must cover
 FILLERS = {"o", "cho", "thi", "va", "voi", "la", "de", "tai", "the", "nao", "sao", "gi", "khong", "ko", "k",
-           "can", "lam", "ve", "cua", "nay", "do", "nhe", "a", "ah", "nha", "vay"}  # folded
+           "can", "lam", "ve", "cua", "nay", "do", "nhe", "a", "ah", "nha", "vay", "gio", "roi", "ma", "co",
+           "da", "dang", "se", "chua", "cung", "van", "nua", "bi", "duoc", "dc", "muon", "phai", "hay"}  # folded
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,14 @@ class ProcedureResolver:
                 counts[feature] = counts.get(feature, 0) + 1
         total = max(1, len(self.vocabulary))
         self.weight = {f: math.log(1 + total / n) for f, n in counts.items()}
+        self.unseen = math.log(1 + total)  # a word no name has is the most distinctive of all
 
     @staticmethod
     def _features(words: Sequence[str]) -> Set[str]:
-        return set(words) | {f"{a} {b}" for a, b in zip(words, words[1:])}
+        """Words and pairs of words; a one-letter or filler word counts only in a pair (folded,
+        "ở" and the "ô" of "ô tô" are both "o")."""
+        return ({w for w in words if len(w) > 1 and w not in FILLERS}
+                | {f"{a} {b}" for a, b in zip(words, words[1:])})
 
     def is_listed(self, entry_id: Optional[str]) -> bool:
         return bool(self.directory and self.directory.get(entry_id))
@@ -179,10 +185,19 @@ class ProcedureResolver:
                     resolution = self.resolve(" ".join(window), prefix_pass)
                     if prefix_pass:
                         resolution = self._continues(words, start, size, resolution)
-                    if resolution.status == "found":
+                    was_ambiguous = resolution.status == "ambiguous"
+                    if was_ambiguous:
+                        resolution = self.narrowed(resolution, text)
+                    if prefix_pass and resolution.status == "found":
+                        # Only the beginning of a name: when another name explains the rest of
+                        # the message better ("… đất nông nghiệp hết thời hạn … gia hạn" is not
+                        # the building permit's "gia hạn"), ask.
+                        own = self.coverage(resolution.procedure, content)
+                        better = [i for i in self.suggestions(content) if self.coverage(i, content) > own]
+                        if own < PREFIX_MIN and better:
+                            return Resolution("unknown", suggestions=tuple(better), named=" ".join(content))
+                    if resolution.status == "found" or was_ambiguous:
                         return resolution
-                    if resolution.status == "ambiguous":
-                        return self.narrowed(resolution, text)
                     if not prefix_pass:
                         listed = self.listed.get(tuple(window), set())
                         if len(listed) == 1:
@@ -203,11 +218,18 @@ class ProcedureResolver:
                     return Resolution("directory", tuple(listed), named=" ".join(words[start : start + size]))
         return None
 
+    def coverage(self, entry_id: str, content: Sequence[str]) -> float:
+        """The share of the message's distinctive weight that the entry's names carry."""
+        asked = self._features(list(content))
+        total = sum(self.weight.get(f, self.unseen) for f in asked)
+        shared = asked & self.vocabulary.get(entry_id, set())
+        return sum(self.weight.get(f, 0.0) for f in shared) / total if total else 0.0
+
     def suggestions(self, content: Sequence[str]) -> Tuple[str, ...]:
         """At most four ids ranked by the weight of the message's distinctive words they share;
         none below SUGGEST_MIN of the message's weight, so nothing unrelated is offered."""
         asked = self._features(list(content))
-        total = sum(self.weight.get(f, 0.0) for f in asked)
+        total = sum(self.weight.get(f, self.unseen) for f in asked)
         if not total:
             return ()
         scored = []
@@ -234,7 +256,8 @@ class ProcedureResolver:
         asked = self._features(others)
         scores = {}
         for procedure_id in resolution.procedures:
-            shared = asked & self.vocabulary.get(procedure_id, set())
+            # A two-letter syllable alone says little once folded ("ca": cá, cà, ca; "to": tô, tờ).
+            shared = {f for f in asked & self.vocabulary.get(procedure_id, set()) if " " in f or len(f) > 2}
             scores[procedure_id] = sum(self.weight.get(f, 0.0) * (2 if " " in f else 1) for f in shared)
         best = max(scores.values(), default=0)
         winners = [i for i, score in scores.items() if score == best]

@@ -116,7 +116,7 @@ def test_a_caveat_is_said_with_its_answer(assistant):
                  if any(c["aspect"] == "fee" and not c.get("valid_until") for c in e.get("caveats") or []))
     caveat = next(c for c in entry["caveats"] if c["aspect"] == "fee" and not c.get("valid_until"))
     reply = reply_of(assistant.say("caveat", f"lệ phí {entry['aliases'][0]} bao nhiêu"))
-    assert entry["name"] in reply and caveat["text"] in reply, reply
+    assert entry["name"] in reply and caveat["text"][:40] in reply, reply  # a long one is cut, after the answer
 
 
 def test_overview_has_the_five_buttons(assistant):
