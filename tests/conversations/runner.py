@@ -22,7 +22,8 @@ import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from contextlib import contextmanager
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import requests
 import yaml
@@ -243,6 +244,23 @@ def print_summary(result: Dict[str, Any]) -> None:
           f"{result['replies_over_1000']}, longest {result['longest_reply']}")
 
 
+@contextmanager
+def served(url: Optional[str] = None, app_db_url: Optional[str] = None) -> Iterator[Tuple[str, Optional[str]]]:
+    """The assistant at `url`, or one started for the run (rate limit off: one citizen after
+    another, as fast as the runner goes) and stopped after it; with its database URL."""
+    if url is not None:
+        yield url, app_db_url
+        return
+    from tests.conftest import Assistant
+
+    assistant = Assistant({"RATE_LIMIT_MESSAGES": "0"})
+    try:
+        assistant.wait_ready()
+        yield assistant.url, f"sqlite:///{assistant.var / 'assistant.db'}"
+    finally:
+        assistant.stop()
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running assistant (default: start one)")
@@ -254,19 +272,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     conversations = load()
     if args.only:
         conversations = [c for c in conversations if c["id"] in args.only or c["group"] in args.only]
-    assistant = None
-    url, app_db_url = args.url, args.app_db_url
-    if url is None:
-        from tests.conftest import Assistant
-
-        assistant = Assistant({"RATE_LIMIT_MESSAGES": "0"})
-        assistant.wait_ready()
-        url, app_db_url = assistant.url, f"sqlite:///{assistant.var / 'assistant.db'}"
-    try:
+    with served(args.url, args.app_db_url) as (url, app_db_url):
         outcomes = run(Client(url), conversations, app_db_url)
-    finally:
-        if assistant is not None:
-            assistant.stop()
     result = report(outcomes, Path(args.out))
     if args.show:
         for outcome in outcomes:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT, Assistant
+from tests.conftest import ROOT
 from tests.conversations import runner
 
 pytestmark = pytest.mark.integration
@@ -17,13 +17,8 @@ TARGET = 0.85  # strict: a conversation with one failed turn is a failure
 
 @pytest.fixture(scope="module")
 def played():
-    assistant = Assistant({"RATE_LIMIT_MESSAGES": "0"})
-    try:
-        assistant.wait_ready()
-        outcomes = runner.run(runner.Client(assistant.url), runner.load(),
-                              f"sqlite:///{assistant.var / 'assistant.db'}")
-    finally:
-        assistant.stop()
+    with runner.served() as (url, app_db_url):
+        outcomes = runner.run(runner.Client(url), runner.load(), app_db_url)
     result = runner.report(outcomes, ROOT / "results" / "converse.json")
     runner.print_summary(result)
     return result

@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from tests.conversations.runner import ROOT, Client, fold, general_problems
+from tests.conversations.runner import ROOT, Client, fold, general_problems, served
 
 HERE = Path(__file__).resolve().parent
 
@@ -109,19 +109,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     questions = load()
     if args.only:
         questions = [q for q in questions if q["id"] in args.only or q["field"] in args.only]
-    assistant = None
-    url = args.url
-    if url is None:
-        from tests.conftest import Assistant
-
-        assistant = Assistant({"RATE_LIMIT_MESSAGES": "0"})
-        assistant.wait_ready()
-        url = assistant.url
-    try:
+    with served(args.url) as (url, _):
         outcomes = run(Client(url), questions)
-    finally:
-        if assistant is not None:
-            assistant.stop()
     result = report(outcomes, Path(args.out))
     if args.show:
         for outcome in outcomes:

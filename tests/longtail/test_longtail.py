@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT, Assistant
+from tests.conftest import ROOT
 from tests.longtail import runner
 
 pytestmark = pytest.mark.integration
@@ -17,12 +17,8 @@ TARGET = 0.90
 
 @pytest.fixture(scope="module")
 def played():
-    assistant = Assistant({"RATE_LIMIT_MESSAGES": "0"})
-    try:
-        assistant.wait_ready()
-        outcomes = runner.run(runner.Client(assistant.url), runner.load())
-    finally:
-        assistant.stop()
+    with runner.served() as (url, _):
+        outcomes = runner.run(runner.Client(url), runner.load())
     result = runner.report(outcomes, ROOT / "results" / "longtail.json")
     runner.print_summary(result)
     return result
