@@ -229,12 +229,21 @@ def satisfaction(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
                                   rows)}, [chart], {"by": by, "groupings": ("intent", "procedure")})
 
 
+LABEL_CHARS = 60  # a chart label that fits beside its bar; the table below has the full name
+
+
+def short_label(name: str) -> str:
+    if len(name) <= LABEL_CHARS:
+        return name
+    return name[: LABEL_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:(") + "…"
+
+
 def missing_procedures(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
     rows = queries.unmet_procedures(engine, f)
     for row in rows:
         row["tier_name"] = label("unmet_kinds", row["kind"])
     shown = rows[:15]
-    chart = Chart("missing", "bar", [row["name"] for row in shown],
+    chart = Chart("missing", "bar", [short_label(row["name"]) for row in shown],
                   [{"label": label("columns", "asks"), "data": [row["asks"] for row in shown]}], horizontal=True)
     table = Table("missing", [("name", "text"), ("tier_name", "text"), ("asks", "int"), ("citizens", "int"),
                               ("agency", "text"), ("examples", "text"), ("last_day", "date"),
