@@ -24,7 +24,7 @@ help:
 	@echo "make run    install, train if needed, start the assistant (Ctrl-C stops it)"
 	@echo "make run-prod  the same on PostgreSQL, Redis and RabbitMQ (README, Production)"
 	@echo "make test   install, validate data, train if needed, run every test"
-	@echo "make train | eval | converse | shell | measure | bench | soak | migrate | staff-user NAME=.. ROLE=.. | lock | clean"
+	@echo "make train | eval | converse | longtail | shell | measure | bench | soak | migrate | staff-user NAME=.. ROLE=.. | lock | clean"
 
 $(PY):
 	@if ! python3.10 --version >/dev/null 2>&1; then \
