@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Tuple
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
 from bot.analytics.ingest import BROKER, TRACKER, Source
@@ -17,10 +17,24 @@ from bot.store.db import engine_for
 
 @lru_cache(maxsize=4)
 def app_engine(url: str) -> Engine:
-    """The assistant's database with the analytics tables (embedded default: create_all)."""
+    """The assistant's database with the analytics tables (embedded default: create_all; a
+    file made by an older version gets the nullable columns added since, as the migrations
+    add them in production)."""
     engine = engine_for(url)
     metadata.create_all(engine)
+    add_missing_columns(engine)
     return engine
+
+
+def add_missing_columns(engine: Engine) -> None:
+    inspector = inspect(engine)
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present and column.nullable and column.server_default is None:
+                kind = column.type.compile(dialect=engine.dialect)
+                with engine.begin() as connection:
+                    connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
 
 
 @lru_cache(maxsize=4)

@@ -121,6 +121,16 @@ def ingest(app: Engine, events: Engine, batch_size: int = BATCH_SIZE,
     return result
 
 
+GUESSES = 2
+
+
+def guesses(parse: Dict[str, Any]) -> Optional[str]:
+    """The likeliest intents other than the fallback, with their confidences (JSON)."""
+    ranked = [[str(r["name"]), round(float(r.get("confidence") or 0.0), 2)]
+              for r in parse.get("intent_ranking") or [] if r.get("name") and r["name"] != FALLBACK_INTENT]
+    return json.dumps(ranked[:GUESSES], ensure_ascii=False) if ranked else None
+
+
 class _Batch:
     """One batch of tracker events, turned into rows of the analytics tables."""
 
@@ -189,7 +199,7 @@ class _Batch:
                    "sender_id": row["sender_id"], "actor": actor, "channel": conversation["channel"],
                    "at": at, "day": local_day(at), "intent": None, "confidence": None,
                    "procedure": None, "locality": None, "fallback": False, "text": None,
-                   "latency_ms": None}
+                   "latency_ms": None, "guesses": None}
         message.update(facts)
         self.new_messages[message["event_id"]] = message
         return message
@@ -210,7 +220,7 @@ class _Batch:
         self._message(row, conversation, at, "user", channel=channel, intent=intent,
                       confidence=float(confidence) if confidence is not None else None,
                       procedure=conversation["procedure"], locality=conversation["locality"],
-                      fallback=fallback, text=text)
+                      fallback=fallback, text=text, guesses=guesses(parse) if fallback else None)
         if intent in HANDOFF_INTENTS:
             self.new_handoffs.append({
                 "event_id": int(row["id"]), "conversation_id": conversation["id"],

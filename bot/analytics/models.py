@@ -38,6 +38,8 @@ messages = Table(
     Column("fallback", Boolean, nullable=False, default=False),
     Column("text", Text),  # masked
     Column("latency_ms", Float),  # user message → next bot message of the sender
+    # Not understood: the two likeliest intents and their confidences, JSON [[intent, conf], …]
+    Column("guesses", Text),
     Index("ix_analytics_messages_day_actor", "day", "actor"),
     Index("ix_analytics_messages_conversation", "conversation_id", "event_id"),
 )

@@ -278,8 +278,10 @@ def not_understood(engine: Engine, f: Filters, limit: int = 1000) -> List[Dict[s
     with engine.connect() as connection:
         return [dict(row) for row in connection.execute(
             select(messages.c.at, messages.c.day, messages.c.channel, messages.c.text, messages.c.intent,
-                   messages.c.confidence, messages.c.conversation_id)
-            .where(and_(messages.c.actor == "user", messages.c.fallback.is_(True), *_by_day(messages, f)))
+                   messages.c.confidence, messages.c.guesses, messages.c.conversation_id)
+            .where(and_(messages.c.actor == "user", messages.c.fallback.is_(True),
+                        # A pressed button's payload was understood: never listed here.
+                        func.coalesce(messages.c.text, "").notlike("/%"), *_by_day(messages, f)))
             .order_by(messages.c.at.desc(), messages.c.id.desc()).limit(limit)).mappings()]
 
 

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -131,13 +132,16 @@ def not_understood(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
     listed = queries.not_understood(engine, f)
     for row in listed:
         row["channel_name"] = label("channels", row["channel"])
-        row["intent_name"] = label("intents", row["intent"])
+        ranked = json.loads(row["guesses"]) if row.get("guesses") else []
+        for place, key in enumerate(("first_guess", "second_guess")):
+            row[key] = (f"{label('intents', ranked[place][0])} ({display(ranked[place][1], 'number')})"
+                        if place < len(ranked) else "")
     chart = Chart("fallback-rate", "line", [_day(row["day"]) for row in days],
                   [{"label": label("columns", "rate"), "data": [_pct(row["rate"]) for row in days]}], percent=True)
     return Page({"days": Table("days", [("day", "date"), ("messages", "int"), ("not_understood", "int"),
                                         ("rate", "share")], days),
                  "messages": Table("messages", [("at", "datetime"), ("channel_name", "text"), ("text", "text"),
-                                                ("intent", "text"), ("confidence", "number")], listed)},
+                                                ("first_guess", "text"), ("second_guess", "text")], listed)},
                 [chart], {"messages": listed})
 
 

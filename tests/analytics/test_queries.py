@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from types import SimpleNamespace
 
@@ -210,3 +211,43 @@ async def test_procedures_asked_without_guidance_are_counted_with_the_citizens_w
     assert rows[0]["agency"] == listed["agency"]
     assert rows[1]["name"] == "xin phép bắn pháo hoa, sđt ***" and "0905123456" not in rows[1]["examples"]
     assert queries.unmet_procedures(stores.app, queries.Filters(NEXT, NEXT)) == []
+
+
+async def test_not_understood_lists_the_two_likeliest_intents_and_never_a_button(stores):
+    from rasa.shared.core.events import UserUttered
+
+    t = seed.at(DAY, 16)
+    ranking = [{"name": "nlu_fallback", "confidence": 0.7}, {"name": "ask_fee", "confidence": 0.28},
+               {"name": "ask_documents", "confidence": 0.2}, {"name": "greet", "confidence": 0.01}]
+    said = UserUttered("cái này tốn nhiêu vậy ta", intent={"name": "nlu_fallback", "confidence": 0.7},
+                       parse_data={"intent": {"name": "nlu_fallback", "confidence": 0.7}, "intent_ranking": ranking,
+                                   "entities": [], "text": "cái này tốn nhiêu vậy ta"},
+                       timestamp=t, input_channel="telegram")
+    pressed = UserUttered('/rate_answer{"rating": "useful"}', intent={"name": "nlu_fallback", "confidence": 0.3},
+                          timestamp=t + 5, input_channel="telegram")
+    writer = seed.TrackerWriter(stores.tracker_url)
+    try:
+        await writer.save({"tg-7007": [said, seed.bot("Xin lỗi, tôi chưa chắc đã hiểu đúng.", t + 1), pressed]})
+    finally:
+        writer.dispose()
+    ingest.ingest(stores.app, stores.tracker)
+    rows = queries.not_understood(stores.app, queries.Filters(DAY, DAY))
+    assert [r["text"] for r in rows] == ["cái này tốn nhiêu vậy ta"]
+    assert json.loads(rows[0]["guesses"]) == [["ask_fee", 0.28], ["ask_documents", 0.2]]
+
+
+def test_an_embedded_database_of_an_older_version_gets_the_new_columns(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    with old.begin() as connection:
+        connection.execute(text("CREATE TABLE analytics_messages (id INTEGER PRIMARY KEY, event_id BIGINT NOT NULL, "
+                                "conversation_id INTEGER NOT NULL, sender_id VARCHAR(255) NOT NULL, actor VARCHAR(8) "
+                                "NOT NULL, channel VARCHAR(64), at DATETIME NOT NULL, day DATE NOT NULL, intent "
+                                "VARCHAR(128), confidence FLOAT, procedure VARCHAR(128), locality VARCHAR(255), "
+                                "fallback BOOLEAN NOT NULL, text TEXT, latency_ms FLOAT)"))
+        connection.execute(text("INSERT INTO analytics_messages (event_id, conversation_id, sender_id, actor, at, day, "
+                                "fallback) VALUES (1, 1, 's', 'user', '2026-03-10 10:00:00', '2026-03-10', 1)"))
+    old.dispose()
+    engine = engines.app_engine(url)
+    assert "guesses" in {c["name"] for c in inspect(engine).get_columns("analytics_messages")}
+    assert queries.not_understood(engine, BOTH)[0]["guesses"] is None  # the old row is kept
