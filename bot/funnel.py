@@ -21,7 +21,7 @@ def record(tracker: Tracker, stage: str, procedure_id: str, dossier_code: Option
             services.app_db(), stage, tracker.sender_id, procedure_id,
             channel=tracker.get_latest_input_channel(),
             field=entry["field"] if entry else None,
-            locality=tracker.get_slot("locality"),
+            locality=knowledge.localities().place_key(tracker.get_slot("locality")),
             dossier_code=dossier_code,
         )
     except Exception:  # noqa: BLE001 - see docstring

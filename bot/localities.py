@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Mapping, Set, Tuple
+from typing import Dict, List, Mapping, Optional, Set, Tuple
 
 from bot.nlu.lexicon import read_yaml, teencode_table
 from bot.nlu.text import fold, normalise
@@ -67,6 +67,23 @@ class Localities:
         for record in records:
             units += [u for u in self.units_of(record) if u not in units]
         return PlaceResolution("one" if len(units) == 1 else "choose", tuple(units), records, named)
+
+    def place_key(self, named: object) -> Optional[str]:
+        """What a place is counted under in the analytics: today's unit when the name gives
+        one; the former district or commune the citizen named when it spans several of today's
+        units ("Duy Xuyên", "Hội An"); None when nothing, or several places, fit."""
+        if named in (None, ""):
+            return None
+        resolution = self.resolve(str(named))
+        if resolution.status == "one":
+            return resolution.units[0]
+        former = [r for r in resolution.records if r["kind"] == "former_district"] or \
+            [r for r in resolution.records if r["kind"] != "unit"]
+        return former[0]["id"] if len(former) == 1 else None
+
+    def is_former(self, key: str) -> bool:
+        record = self.records.get(key)
+        return record is not None and record["kind"] != "unit"
 
 
 @lru_cache(maxsize=2)

@@ -35,7 +35,7 @@ def _context(tracker: Tracker) -> Dict[str, Any]:
     return {"procedure_id": entry["id"] if entry else None,
             "field": entry["field"] if entry else None,
             "channel": tracker.get_latest_input_channel(),
-            "locality": tracker.get_slot("locality")}
+            "locality": knowledge.localities().place_key(tracker.get_slot("locality"))}
 
 
 @lru_cache(maxsize=1)

@@ -6,13 +6,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Tuple
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from bot.analytics.ingest import BROKER, TRACKER, Source
 from bot.analytics.models import metadata
 from bot.config import Settings
-from bot.store.db import engine_for
+from bot.store.db import add_missing_columns, engine_for
 
 
 @lru_cache(maxsize=4)
@@ -22,19 +22,8 @@ def app_engine(url: str) -> Engine:
     add them in production)."""
     engine = engine_for(url)
     metadata.create_all(engine)
-    add_missing_columns(engine)
+    add_missing_columns(engine, metadata)
     return engine
-
-
-def add_missing_columns(engine: Engine) -> None:
-    inspector = inspect(engine)
-    for table in metadata.sorted_tables:
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in present and column.nullable and column.server_default is None:
-                kind = column.type.compile(dialect=engine.dialect)
-                with engine.begin() as connection:
-                    connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
 
 
 @lru_cache(maxsize=4)

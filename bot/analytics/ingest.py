@@ -18,10 +18,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from sqlalchemy import Table, insert, inspect, select, update
+from sqlalchemy import Table, and_, delete, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot import knowledge
 from bot.analytics.masking import mask_message, mask_text, prompt_of
 from bot.analytics.models import (broker_events, checkpoint, conversations, handoffs, lookups, messages, unmet,
                                   tracker_events)
@@ -62,6 +63,26 @@ def utc(moment: Optional[dt.datetime]) -> Optional[dt.datetime]:
 
 def local_day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(LOCAL_TZ).date()
+
+
+def place_key(named: Optional[str]) -> Optional[str]:
+    """The place a citizen named, as counted: today's unit, the former district or commune
+    named, or None (bot/localities.py); the words themselves when the places cannot be read."""
+    if named is None:
+        return None
+    try:
+        return knowledge.localities().place_key(named)
+    except Exception:  # noqa: BLE001 - a place is a nicety; the conversation still counts
+        logger.exception("place %r not resolved", named)
+        return named
+
+
+def known_procedure(value: str) -> bool:
+    """A procedure of the catalogue or the directory (not words an entity picked up)."""
+    try:
+        return knowledge.catalogue().get(value) is not None or knowledge.directory().get(value) is not None
+    except Exception:  # noqa: BLE001 - without the data files, keep what was set
+        return True
 
 
 def now() -> dt.datetime:
@@ -142,6 +163,7 @@ class _Batch:
         self.new_handoffs: List[Dict[str, Any]] = []
         self.new_lookups: List[Dict[str, Any]] = []
         self.new_unmet: List[Dict[str, Any]] = []
+        self.offered: Dict[int, List[List[str]]] = {}  # conversation → the latest buttons offered
 
     def run(self, rows) -> None:
         senders = sorted({row["sender_id"] for row in rows})
@@ -199,7 +221,7 @@ class _Batch:
                    "sender_id": row["sender_id"], "actor": actor, "channel": conversation["channel"],
                    "at": at, "day": local_day(at), "intent": None, "confidence": None,
                    "procedure": None, "locality": None, "fallback": False, "text": None,
-                   "latency_ms": None, "guesses": None}
+                   "latency_ms": None, "guesses": None, "buttons": None, "pressed": None}
         message.update(facts)
         self.new_messages[message["event_id"]] = message
         return message
@@ -215,12 +237,17 @@ class _Batch:
             conversation["channel"] = channel
         prompt = conversation["prompt"]
         text = mask_message(data.get("text"), prompt)
+        pressed = None
+        if (data.get("text") or "").startswith("/"):  # a button: what the citizen saw is its title
+            pressed = True
+            text = self._title_of(conversation, data["text"]) or text
         # The answer to a form question is read from the text: not a failure to understand.
         fallback = intent == FALLBACK_INTENT and prompt is None
         self._message(row, conversation, at, "user", channel=channel, intent=intent,
                       confidence=float(confidence) if confidence is not None else None,
                       procedure=conversation["procedure"], locality=conversation["locality"],
-                      fallback=fallback, text=text, guesses=guesses(parse) if fallback else None)
+                      fallback=fallback, text=text, guesses=guesses(parse) if fallback else None,
+                      pressed=pressed)
         if intent in HANDOFF_INTENTS:
             self.new_handoffs.append({
                 "event_id": int(row["id"]), "conversation_id": conversation["id"],
@@ -237,7 +264,12 @@ class _Batch:
             latency = max(0.0, (at - conversation["last_user_at"]).total_seconds() * 1000.0)
             self._change_message(conversation["last_user_event_id"], latency_ms=latency)
             conversation["awaiting_reply"] = False
-        self._message(row, conversation, at, "bot", text=mask_text(data.get("text")))
+        offered = [[str(b.get("title") or ""), str(b.get("payload") or "")]
+                   for b in (data.get("data") or {}).get("buttons") or [] if isinstance(b, dict)]
+        self._message(row, conversation, at, "bot", text=mask_text(data.get("text")),
+                      buttons=json.dumps(offered, ensure_ascii=False) if offered else None)
+        if offered:
+            self.offered[conversation["id"]] = offered
         conversation["prompt"] = prompt_of(data.get("text"), metadata.get("utter_action"))
         self._touch(conversation, at)
 
@@ -250,11 +282,16 @@ class _Batch:
         name, value = data.get("name"), data.get("value")
         if name in ("procedure", "locality"):
             value = str(value)[:255] if value not in (None, "") else None
+            if name == "locality":
+                value = place_key(value)
+            elif value is not None and not known_procedure(value):
+                return  # the words of an entity ("giấy phép"); the action sets the id it found
             conversation[name] = value
             # The slot set after a message says what that message was about.
             if value is not None and conversation["last_user_event_id"] is not None:
                 self._change_message(conversation["last_user_event_id"], **{name: value})
         elif name == "unmet_procedure" and value:
+            self._not_a_complaint(conversation["last_user_event_id"])
             self.new_unmet.append({
                 "event_id": int(row["id"]), "conversation_id": conversation["id"],
                 "sender_id": row["sender_id"], "channel": conversation["channel"],
@@ -265,6 +302,27 @@ class _Batch:
                 "event_id": int(row["id"]), "conversation_id": conversation["id"],
                 "sender_id": row["sender_id"], "channel": conversation["channel"],
                 "outcome": value, "at": at, "day": local_day(at)})
+
+    def _not_a_complaint(self, event_id: Optional[int]) -> None:
+        """A question about a procedure the assistant does not cover, read as a complaint by
+        the NLU, was answered as a question: it is not counted as a complaint."""
+        if event_id is None:
+            return
+        self.new_handoffs = [h for h in self.new_handoffs if not (h["event_id"] == event_id and h["kind"] == "complain")]
+        self.connection.execute(delete(handoffs).where(and_(handoffs.c.event_id == event_id,
+                                                            handoffs.c.kind == "complain")))
+
+    def _title_of(self, conversation: Dict[str, Any], payload: str) -> Optional[str]:
+        """The title of the button whose payload this is, among the latest buttons offered
+        (this batch, else the conversation's stored messages)."""
+        offered = self.offered.get(conversation["id"])
+        if offered is None:
+            stored = self.connection.execute(
+                select(messages.c.buttons).where(and_(messages.c.conversation_id == conversation["id"],
+                                                      messages.c.buttons.isnot(None)))
+                .order_by(messages.c.event_id.desc()).limit(1)).scalar()
+            offered = json.loads(stored) if stored else []
+        return next((title for title, sent in offered if sent == payload and title), None)
 
     def _user_text(self, event_id: Optional[int]) -> Optional[str]:
         """The (masked) question a slot answers: from this batch, or from an earlier one."""

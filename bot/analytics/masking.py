@@ -4,7 +4,8 @@ verification values and names become «***». The same rules keep them out of th
 
 Two kinds of masking: by shape (phone numbers, 12-digit ID numbers, "tên tôi là …") in any
 message, and by context: the answer to a form question (the applicant's name, phone or ID,
-the dossier verification value) is masked whole, whatever it looks like.
+the dossier verification value) loses the value, whatever it looks like, and keeps the
+sentence around it (a complaint typed instead of the value stays readable).
 """
 
 from __future__ import annotations
@@ -128,12 +129,38 @@ def mask_text(text: Optional[str]) -> str:
     return _mask_names(text)
 
 
+# Digits of a value typed in a sentence: "0905 123 456", "049-123-456-789", "12/03/1980".
+_DIGITS = re.compile(r"\d(?:[ .\-/]?\d)*")
+# A name typed in a longer sentence: two to five capitalised words.
+_CAPITALISED = re.compile(r"(?<!\w)[^\W\d_][^\W\d_]*(?:[ \t]+[^\W\d_]+){1,4}")
+_NAME_WORDS = 5
+
+
+def _mask_capitalised(text: str) -> str:
+    def one(match: "re.Match[str]") -> str:
+        words = match.group(0).split()
+        capitals = [w for w in words if w[0].isupper()]
+        return MASK if len(capitals) == len(words) and len(words) >= 2 else match.group(0)
+    return _CAPITALISED.sub(one, text)
+
+
 def mask_message(text: Optional[str], prompt: Optional[str] = None) -> str:
-    """Mask a citizen's message; the answer to a personal form question is masked whole."""
-    if prompt in ("name", "phone", "id", "verification") and (text or "").strip():
-        if not (text or "").strip().startswith("/"):  # a button payload is no personal data
+    """Mask a citizen's message. The answer to a personal form question loses the value it
+    carries, not the sentence around it ("tôi không nhớ 4 số cuối, hồ sơ trễ hẹn rồi" stays
+    readable): its digits for a phone, an ID or a verification value; a short answer to the
+    name question is a name, masked whole, and a longer one loses its capitalised words."""
+    stripped = (text or "").strip()
+    if prompt not in ("name", "phone", "id", "verification") or not stripped or stripped.startswith("/"):
+        return mask_text(text)  # a button payload is no personal data
+    if prompt == "name":
+        if len(stripped.split()) <= _NAME_WORDS:
             return MASK
-    return mask_text(text)
+        return _mask_capitalised(mask_text(text))
+    masked = _DIGITS.sub(lambda m: MASK if sum(c.isdigit() for c in m.group(0)) >= 3 else m.group(0),
+                         mask_text(text))
+    if not re.sub(r"[\W_]|\*\*\*", "", masked) or len(stripped.split()) <= 2:
+        return MASK  # nothing but the value ("0905 123 456", "1234 ạ")
+    return masked
 
 
 PERSONAL_SLOTS = ("applicant_name", "applicant_phone", "applicant_id", "verification_value")

@@ -40,6 +40,10 @@ messages = Table(
     Column("latency_ms", Float),  # user message → next bot message of the sender
     # Not understood: the two likeliest intents and their confidences, JSON [[intent, conf], …]
     Column("guesses", Text),
+    # Bot messages: the titles of the buttons offered (JSON list). User messages: whether the
+    # text is the title of a button pressed (its payload is not what the citizen saw).
+    Column("buttons", Text),
+    Column("pressed", Boolean),
     Index("ix_analytics_messages_day_actor", "day", "actor"),
     Index("ix_analytics_messages_conversation", "conversation_id", "event_id"),
 )

@@ -9,6 +9,7 @@ reasons, ratings) are filtered on their UTC timestamps between the range's local
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections import defaultdict
@@ -29,6 +30,10 @@ DEFAULT_DAYS = 30
 MAX_RANGE_DAYS = 3 * 366
 _CHANNEL = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 GROUPINGS = ("procedure", "field", "locality")
+UNKNOWN_PLACE = "Không rõ địa bàn"
+FORMER_PLACE = "{name} (cũ)"
+UNKNOWN_FIELD = "Không rõ lĩnh vực"
+UNKNOWN_PROCEDURE = "Không rõ thủ tục"
 
 
 # -- filters --------------------------------------------------------------------------------
@@ -136,10 +141,14 @@ class Names:
         except Exception:  # noqa: BLE001
             self.directory = None
 
-    def procedure(self, procedure_id: Optional[str]) -> str:
+    def entry(self, procedure_id: Optional[str]) -> Optional[Dict[str, Any]]:
         entry = self.catalogue.get(procedure_id) if self.catalogue else None
         if entry is None and self.directory is not None:
             entry = self.directory.get(procedure_id)
+        return entry
+
+    def procedure(self, procedure_id: Optional[str]) -> str:
+        entry = self.entry(procedure_id)
         return entry["name"] if entry else (procedure_id or "")
 
     def listed(self, procedure_id: Optional[str]) -> Optional[Dict[str, Any]]:
@@ -158,18 +167,19 @@ class Names:
         return list(self.catalogue.fields) if self.catalogue else []
 
     def locality(self, value: Optional[str]) -> Tuple[str, str]:
-        """(key, name): what the citizen named, resolved to today's unit when unambiguous."""
-        if not value:
-            return "", ""
-        if self.places is not None:
-            try:
-                place = self.places.resolve(str(value))
-            except Exception:  # noqa: BLE001
-                place = None
-            if place is not None and place.status == "one":
-                unit = self.places.unit(place.units[0])
-                return unit["id"], unit["name"]
-        return str(value), str(value)
+        """(key, name) of a stored place: today's unit, "… (cũ)" for a former district or
+        commune the citizen named, UNKNOWN_PLACE when none (older rows hold the words typed)."""
+        key = self.places.place_key(value) if self.places is not None and value else None
+        if key is None:
+            return "", UNKNOWN_PLACE
+        record = self.places.records[key]
+        return key, (FORMER_PLACE.format(name=record["name"]) if self.places.is_former(key) else record["name"])
+
+    def units(self) -> List[Tuple[str, str]]:
+        """Today's units (key, name), in the order of the data file."""
+        if self.places is None:
+            return []
+        return [(k, r["name"]) for k, r in self.places.records.items() if r["kind"] == "unit"]
 
 
 _names: Optional[Names] = None
@@ -249,10 +259,14 @@ def top_procedures(engine: Engine, f: Filters, limit: int = 100) -> List[Dict[st
             .group_by(messages.c.procedure).order_by(func.count().desc(), messages.c.procedure)
             .limit(limit)).mappings()]
     known = names()
+    out = []
     for row in rows:
-        row["name"] = known.procedure(row["procedure"])
-        row["field"] = known.field(known.field_of(row["procedure"]))
-    return rows
+        entry = known.entry(row["procedure"])
+        if entry is None:
+            continue  # words an older version stored as a procedure ("giấy phép")
+        out.append({**row, "name": entry["name"], "field": known.field(known.field_of(row["procedure"])),
+                    "national_code": entry.get("code") or ""})
+    return out
 
 
 # -- what the assistant fails to understand -------------------------------------------------
@@ -280,8 +294,9 @@ def not_understood(engine: Engine, f: Filters, limit: int = 1000) -> List[Dict[s
             select(messages.c.at, messages.c.day, messages.c.channel, messages.c.text, messages.c.intent,
                    messages.c.confidence, messages.c.guesses, messages.c.conversation_id)
             .where(and_(messages.c.actor == "user", messages.c.fallback.is_(True),
-                        # A pressed button's payload was understood: never listed here.
-                        func.coalesce(messages.c.text, "").notlike("/%"), *_by_day(messages, f)))
+                        # A pressed button was understood: never listed here.
+                        func.coalesce(messages.c.text, "").notlike("/%"),
+                        func.coalesce(messages.c.pressed, False).is_(False), *_by_day(messages, f)))
             .order_by(messages.c.at.desc(), messages.c.id.desc()).limit(limit)).mappings()]
 
 
@@ -343,7 +358,7 @@ def _display(by: str, raw: Optional[str]) -> Tuple[str, str]:
     if by == "procedure":
         return raw or "", known.procedure(raw)
     if by == "field":
-        return raw or "", known.field(raw)
+        return (raw, known.field(raw)) if raw else ("", UNKNOWN_FIELD)
     return known.locality(raw)
 
 
@@ -376,6 +391,7 @@ def funnel(engine: Engine, f: Filters, by: str = "procedure") -> List[Dict[str, 
         for (scope, key), _ in goals.items():
             if scope == "locality":
                 row_for(*names().locality(key))
+    reasons = {row["key"]: row for row in offline(engine, f, by)} if by != "procedure" else {}
     known = names()
     for row in rows.values():
         row["progress"] = _share(row["submitted"], row["procedure_viewed"])
@@ -385,10 +401,13 @@ def funnel(engine: Engine, f: Filters, by: str = "procedure") -> List[Dict[str, 
             row["field_name"] = known.field(field)
         else:
             row["target_scope"], row["target_key"] = by, row["key"]
+            row["top_reason"] = (reasons.get(row["key"]) or {}).get("top_reason")
         row["target"] = goals.get((row["target_scope"], row["target_key"] or ""))
         row["attainment"] = (round(row["progress"] / row["target"], 4)
                              if row["progress"] is not None and row["target"] else None)
-    return sorted(rows.values(), key=lambda r: (-r["procedure_viewed"], -r["submitted"], r["name"]))
+    # "Không rõ địa bàn" last: leaders read the places first.
+    return sorted(rows.values(), key=lambda r: (r["key"] == "" and by != "procedure", -r["procedure_viewed"],
+                                               -r["submitted"], r["name"]))
 
 
 # -- why citizens stay offline --------------------------------------------------------------
@@ -410,7 +429,35 @@ def offline(engine: Engine, f: Filters, by: str = "procedure") -> List[Dict[str,
     for row in rows.values():
         top = max(OFFLINE_REASONS, key=lambda r: row[r])
         row["top_reason"] = top if row[top] else None
-    return sorted(rows.values(), key=lambda r: (-r["total"], r["name"]))
+    return sorted(rows.values(), key=lambda r: (r["key"] == "" and by != "procedure", -r["total"], r["name"]))
+
+
+SAMPLES = 3
+
+
+def offline_words(engine: Engine, f: Filters, limit: int = 200) -> Dict[str, Any]:
+    """Reasons typed in words: per category how many and the latest few, and every "other"
+    answer with the citizen's words (what the categories missed)."""
+    with engine.connect() as connection:
+        typed = connection.execute(
+            select(offline_reasons.c.at, offline_reasons.c.reason, offline_reasons.c.text,
+                   offline_reasons.c.procedure_id, offline_reasons.c.locality)
+            .where(and_(offline_reasons.c.text.isnot(None), *_by_time(offline_reasons, f)))
+            .order_by(offline_reasons.c.at.desc(), offline_reasons.c.id.desc())).mappings().all()
+    per_reason = {reason: {"reason": reason, "typed": 0, "samples": []} for reason in OFFLINE_REASONS}
+    other = []
+    for row in typed:
+        reason = row["reason"] if row["reason"] in OFFLINE_REASONS else "other"
+        group = per_reason[reason]
+        group["typed"] += 1
+        if row["text"] not in group["samples"] and len(group["samples"]) < SAMPLES:
+            group["samples"].append(row["text"])
+        if reason == "other" and len(other) < limit:
+            other.append({"at": row["at"], "text": row["text"],
+                          "procedure_name": names().procedure(row["procedure_id"]) if row["procedure_id"] else "",
+                          "place": names().locality(row["locality"])[1]})
+    return {"categories": [{**g, "samples": " · ".join(g["samples"])} for g in per_reason.values()],
+            "other": other}
 
 
 def offline_totals(rows: Sequence[Mapping[str, Any]]) -> Dict[str, int]:
@@ -531,18 +578,21 @@ def satisfaction(engine: Engine, f: Filters, by: str = "intent") -> List[Dict[st
     if by not in ("intent", "procedure"):
         raise ValueError(f"unknown grouping {by!r}")
     column = answer_ratings.c.intent if by == "intent" else answer_ratings.c.procedure_id
+    typed = func.coalesce(answer_ratings.c.typed, False)
     with engine.connect() as connection:
         counts = connection.execute(
-            select(column.label("key"), answer_ratings.c.rating, func.count().label("ratings"))
+            select(column.label("key"), answer_ratings.c.rating, typed.label("typed"), func.count().label("ratings"))
             .where(and_(*_by_time(answer_ratings, f)))
-            .group_by(column, answer_ratings.c.rating)).mappings().all()
+            .group_by(column, answer_ratings.c.rating, typed)).mappings().all()
     rows: Dict[str, Dict[str, Any]] = {}
     for count in counts:
         key = count["key"] or ""
-        name = names().procedure(key) if by == "procedure" else key
-        row = rows.setdefault(key, {"key": key, "name": name, **{r: 0 for r in RATINGS}})
+        name = (names().procedure(key) or UNKNOWN_PROCEDURE) if by == "procedure" else key
+        row = rows.setdefault(key, {"key": key, "name": name, "typed": 0, **{r: 0 for r in RATINGS}})
         if count["rating"] in RATINGS:
             row[count["rating"]] += int(count["ratings"])
+            if count["typed"]:
+                row["typed"] += int(count["ratings"])
     for row in rows.values():
         row["total"] = row["useful"] + row["not_useful"]
         row["useful_share"] = _share(row["useful"], row["total"])
@@ -607,6 +657,60 @@ def conversation(engine: Engine, conversation_id: int) -> Optional[Dict[str, Any
         rows = [dict(row) for row in connection.execute(
             select(messages.c.event_id, messages.c.actor, messages.c.at, messages.c.channel, messages.c.text,
                    messages.c.intent, messages.c.confidence, messages.c.procedure, messages.c.fallback,
-                   messages.c.latency_ms)
+                   messages.c.latency_ms, messages.c.buttons, messages.c.pressed)
             .where(messages.c.conversation_id == conversation_id).order_by(messages.c.event_id)).mappings()]
+    for row in rows:
+        # What the citizen saw: the titles of the buttons offered, never their payloads.
+        row["offered"] = [title for title, _ in json.loads(row.pop("buttons"))] if row["buttons"] else []
+        row["payload"] = bool(row["pressed"]) and (row["text"] or "").startswith("/")  # no title was found
     return {**dict(head), "messages": rows}
+
+
+# -- the weekly report for leaders ----------------------------------------------------------
+
+def week_of(day: dt.date) -> dt.date:
+    """The Monday of the week a day is in."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def week_code(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_week(raw: Optional[str], on: Optional[dt.date] = None) -> Tuple[dt.date, bool]:
+    """The Monday of ?week=2026-W48 (ISO week); by default the last full week. The flag says
+    whether the value could not be read."""
+    default = week_of(on or today()) - dt.timedelta(days=7)
+    if not raw:
+        return default, False
+    try:
+        year, week = raw.strip().upper().split("-W")
+        return dt.date.fromisocalendar(int(year), int(week), 1), False
+    except ValueError:
+        return default, True
+
+
+def weekly(engine: Engine, monday: dt.date) -> Dict[str, Any]:
+    """Per field and per locality: the week's funnel against its target, beside the week
+    before (change in percentage points of the submission rate)."""
+    week = Filters(monday, monday + dt.timedelta(days=6))
+    before = Filters(monday - dt.timedelta(days=7), monday - dt.timedelta(days=1))
+    out: Dict[str, Any] = {"week": week, "before": before}
+    for by in ("field", "locality"):
+        previous = {row["key"]: row for row in funnel(engine, before, by)}
+        rows = []
+        for row in funnel(engine, week, by):
+            last = previous.get(row["key"]) or {}
+            change = (round(row["progress"] - last["progress"], 4)
+                      if row["progress"] is not None and last.get("progress") is not None else None)
+            if row["procedure_viewed"] or row["submitted"] or last.get("procedure_viewed") or row["target"]:
+                rows.append({**row, "viewed_before": last.get("procedure_viewed", 0),
+                             "submitted_before": last.get("submitted", 0),
+                             "progress_before": last.get("progress"), "change": change})
+        out[by] = rows
+    totals = overview(engine, week)["totals"]
+    out["totals"] = {**totals, "submitted": sum(r["submitted"] for r in out["field"]),
+                     "viewed": sum(r["procedure_viewed"] for r in out["field"])}
+    out["reasons"] = offline_totals(offline(engine, week, "field"))
+    return out

@@ -9,6 +9,7 @@ seconds, so a page only ever reads the analytics tables.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import logging
 import re
@@ -255,6 +256,25 @@ def create_app(settings: Settings, static_dir: Path = STATIC_DIR, ingest_every_s
 
     for path, (template, build) in views.PAGES.items():
         app.add_route(page_handler(path, template, build), path, methods=["GET"])
+
+    @app.get("/report")
+    async def weekly_report(request: Request) -> HTTPResponse:
+        monday, unreadable = queries.parse_week(request.args.get("week"))
+        page = await offload(views.report, engine, monday)
+        f = page.context["week"]
+        if request.args.get("format") == "csv":
+            table = views.table_rows(page, request.args.get("table"))
+            return download(views.to_csv(table), "text/csv; charset=utf-8",
+                            views.export_name("/report", table.name, f))
+        known = await offload(queries.channels, engine)
+
+        def week_url(day: dt.date) -> str:
+            return "/report?" + urlencode({"week": queries.week_code(day)})
+
+        return render("report.html", page=page, channels=known, week_url=week_url, week_code=queries.week_code(monday),
+                      previous=page.context["before"].start, following=f.start + dt.timedelta(days=7),
+                      current_week=queries.week_of(queries.today()),
+                      **page_context(request, f, ["week"] if unreadable else [], **page.context))
 
     @app.post("/funnel/targets")
     async def edit_target(request: Request) -> HTTPResponse:

@@ -46,25 +46,41 @@ class Table:
     columns: List[Tuple[str, str]]  # (key, kind): kind is text, int, share, ms, date, datetime, number
     rows: List[Dict[str, Any]]
     editable_targets: bool = False
+    codes: List[Tuple[str, str]] = field(default_factory=list)  # columns of codes: in the CSV only
 
     def header(self, key: str) -> str:
         return label("columns", key)
+
+
+LABEL_CHARS = 40  # a chart label that fits beside its bar; the hover and the table have the full name
+
+
+def short_label(name: str, limit: int = LABEL_CHARS) -> str:
+    if len(name) <= limit:
+        return name
+    return name[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:(") + "…"
 
 
 @dataclass
 class Chart:
     id: str
     kind: str  # bar | line | doughnut
-    labels: List[str]
+    labels: List[str]  # full names; the chart shows them shortened, the hover whole
     datasets: List[Dict[str, Any]]
     stacked: bool = False
     horizontal: bool = False
     percent: bool = False
     unit: str = ""
 
+    @property
+    def empty(self) -> bool:
+        """Nothing to draw: the page says "Chưa có số liệu" instead of empty axes."""
+        return not self.labels or not any(value for data in self.datasets for value in data["data"])
+
     def as_json(self) -> Dict[str, Any]:
-        return {"kind": self.kind, "labels": self.labels, "datasets": self.datasets, "stacked": self.stacked,
-                "horizontal": self.horizontal, "percent": self.percent, "unit": self.unit}
+        return {"kind": self.kind, "labels": [short_label(name) for name in self.labels], "titles": self.labels,
+                "datasets": self.datasets, "stacked": self.stacked, "horizontal": self.horizontal,
+                "percent": self.percent, "unit": self.unit}
 
 
 @dataclass
@@ -112,9 +128,9 @@ def intents(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
     chart = Chart("intents", "bar", [row["intent_name"] for row in top],
                   [{"label": label("columns", "messages"), "data": [row["messages"] for row in top]}],
                   horizontal=True)
-    return Page({"intents": Table("intents", [("intent_name", "text"), ("intent", "text"), ("messages", "int"),
-                                              ("citizens", "int"), ("share", "share"), ("confidence", "number")],
-                                  rows)}, [chart])
+    return Page({"intents": Table("intents", [("intent_name", "text"), ("messages", "int"), ("citizens", "int"),
+                                              ("share", "share"), ("confidence", "number")], rows,
+                                  codes=[("intent", "text")])}, [chart])
 
 
 def procedures(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
@@ -123,8 +139,9 @@ def procedures(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
     chart = Chart("procedures", "bar", [row["name"] for row in top], [
         {"label": label("columns", "citizens"), "data": [row["citizens"] for row in top]},
         {"label": label("columns", "messages"), "data": [row["messages"] for row in top]}], horizontal=True)
-    return Page({"procedures": Table("procedures", [("name", "text"), ("field", "text"), ("procedure", "text"),
-                                                    ("citizens", "int"), ("messages", "int")], rows)}, [chart])
+    return Page({"procedures": Table("procedures", [("name", "text"), ("field", "text"), ("national_code", "text"),
+                                                    ("citizens", "int"), ("messages", "int")], rows,
+                                     codes=[("procedure", "text")])}, [chart])
 
 
 def not_understood(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
@@ -151,22 +168,30 @@ def funnel(engine: Engine, f: Filters, args: Dict[str, str], can_edit: bool = Fa
     for row in rows:
         row["progress_pct"] = _pct(row["progress"])
         row["target_pct"] = _pct(row["target"])
-    shown = [row for row in rows if row["procedure_viewed"] or row["submitted"]][:15] or rows[:15]
+        row["top_reason_name"] = label("reasons", row["top_reason"]) if row.get("top_reason") else ""
+    shown = [row for row in rows if row["procedure_viewed"] or row["submitted"]][:15]
     chart = Chart("funnel", "bar", [row["name"] for row in shown], [
-        {"label": label("stages", stage), "data": [row[stage] for row in shown]} for stage in FUNNEL_STAGES])
-    progress = Chart("funnel-progress", "bar", [row["name"] for row in shown], [
-        {"label": label("columns", "progress"), "data": [row["progress_pct"] for row in shown]},
-        {"label": label("columns", "target"), "data": [row["target_pct"] for row in shown]}], percent=True)
+        {"label": label("stages", stage), "data": [row[stage] for row in shown]} for stage in FUNNEL_STAGES],
+        horizontal=True)
+    goals = [row for row in rows if row["progress"] is not None or row["target"] is not None][:15]
+    progress = Chart("funnel-progress", "bar", [row["name"] for row in goals], [
+        {"label": label("columns", "progress"), "data": [row["progress_pct"] for row in goals]},
+        {"label": label("columns", "target"), "data": [row["target_pct"] for row in goals]}],
+        horizontal=True, percent=True)
     columns = [("name", "text")] + ([("field_name", "text")] if by == "procedure" else []) + [
-        ("key", "text"), *[(stage, "int") for stage in FUNNEL_STAGES], ("progress", "share"), ("target", "share"),
-        ("attainment", "share")]
-    return Page({"funnel": Table("funnel", columns, rows, editable_targets=can_edit and by != "procedure")},
-                [chart, progress], {"by": by, "groupings": queries.GROUPINGS})
+        *[(stage, "int") for stage in FUNNEL_STAGES], ("progress", "share"), ("target", "share"),
+        ("attainment", "share")] + ([("top_reason_name", "text")] if by != "procedure" else [])
+    table = Table("funnel", columns, rows, editable_targets=can_edit and by != "procedure", codes=[("key", "text")])
+    return Page({"funnel": table}, [chart, progress], {"by": by, "groupings": queries.GROUPINGS})
 
 
 def offline(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
     by = args.get("by") if args.get("by") in queries.GROUPINGS else "procedure"
     rows = queries.offline(engine, f, by)
+    if by != "procedure":  # the tables leaders asked for: why, beside progress against the target
+        progress = {row["key"]: row for row in queries.funnel(engine, f, by)}
+        for row in rows:
+            row.update({k: (progress.get(row["key"]) or {}).get(k) for k in ("progress", "target")})
     for row in rows:
         row["top_reason_name"] = label("reasons", row["top_reason"]) if row["top_reason"] else ""
     totals = queries.offline_totals(rows)
@@ -176,9 +201,17 @@ def offline(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
     stacked = Chart("offline-by", "bar", [row["name"] for row in shown], [
         {"label": label("reasons", r), "data": [row[r] for row in shown]} for r in OFFLINE_REASONS],
         stacked=True, horizontal=True)
-    columns = [("name", "text"), ("key", "text"), ("total", "int"), *[(r, "int") for r in OFFLINE_REASONS],
-               ("top_reason_name", "text")]
-    return Page({"offline": Table("offline", columns, rows)}, [share, stacked],
+    columns = [("name", "text"), ("total", "int"), *[(r, "int") for r in OFFLINE_REASONS],
+               ("top_reason_name", "text")] + ([("progress", "share"), ("target", "share")] if by != "procedure" else [])
+    words = queries.offline_words(engine, f)
+    for row in words["categories"]:
+        row["reason_name"] = label("reasons", row["reason"])
+    return Page({"offline": Table("offline", columns, rows, codes=[("key", "text")]),
+                 "words": Table("words", [("reason_name", "text"), ("typed", "int"), ("samples", "text")],
+                                words["categories"], codes=[("reason", "text")]),
+                 "other": Table("other", [("at", "datetime"), ("text", "text"), ("procedure_name", "text"),
+                                          ("place", "text")], words["other"])},
+                [share, stacked],
                 {"by": by, "groupings": queries.GROUPINGS, "totals": totals, "total": sum(totals.values())})
 
 
@@ -195,8 +228,8 @@ def lookups(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
         row["scope_name"] = label("lock_scopes", row["scope"])
         row["channel_name"] = label("channels", row["channel"]) if row["channel"] else ""
         row["state"] = label("lock_states", "active" if row["active"] else "ended")
-    return Page({"outcomes": Table("outcomes", [("outcome_name", "text"), ("outcome", "text"), ("lookups", "int"),
-                                                ("citizens", "int"), ("share", "share")], rows),
+    return Page({"outcomes": Table("outcomes", [("outcome_name", "text"), ("lookups", "int"), ("citizens", "int"),
+                                                ("share", "share")], rows, codes=[("outcome", "text")]),
                  "days": Table("days", [("day", "date"), *[(o, "int") for o in LOOKUP_OUTCOMES]], data["per_day"]),
                  "locks": Table("locks", [("locked_at", "datetime"), ("until", "datetime"), ("state", "text"),
                                           ("scope_name", "text"), ("key", "text"), ("failures", "int"),
@@ -228,18 +261,9 @@ def satisfaction(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
     chart = Chart("satisfaction", "bar", [row["name"] for row in shown], [
         {"label": label("ratings", r), "data": [row[r] for row in shown]} for r in RATINGS],
         stacked=True, horizontal=True)
-    return Page({"ratings": Table("ratings", [("name", "text"), ("key", "text"), ("useful", "int"),
+    return Page({"ratings": Table("ratings", [("name", "text"), ("useful", "int"), ("typed", "int"),
                                               ("not_useful", "int"), ("total", "int"), ("useful_share", "share")],
-                                  rows)}, [chart], {"by": by, "groupings": ("intent", "procedure")})
-
-
-LABEL_CHARS = 60  # a chart label that fits beside its bar; the table below has the full name
-
-
-def short_label(name: str) -> str:
-    if len(name) <= LABEL_CHARS:
-        return name
-    return name[: LABEL_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:(") + "…"
+                                  rows, codes=[("key", "text")])}, [chart], {"by": by, "groupings": ("intent", "procedure")})
 
 
 def missing_procedures(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
@@ -247,7 +271,7 @@ def missing_procedures(engine: Engine, f: Filters, args: Dict[str, str]) -> Page
     for row in rows:
         row["tier_name"] = label("unmet_kinds", row["kind"])
     shown = rows[:15]
-    chart = Chart("missing", "bar", [short_label(row["name"]) for row in shown],
+    chart = Chart("missing", "bar", [row["name"] for row in shown],
                   [{"label": label("columns", "asks"), "data": [row["asks"] for row in shown]}], horizontal=True)
     table = Table("missing", [("name", "text"), ("tier_name", "text"), ("asks", "int"), ("citizens", "int"),
                               ("agency", "text"), ("examples", "text"), ("last_day", "date"),
@@ -258,10 +282,34 @@ def missing_procedures(engine: Engine, f: Filters, args: Dict[str, str]) -> Page
 def latency(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
     data = queries.latency_per_day(engine, f)
     chart = Chart("latency", "line", [_day(row["day"]) for row in data["per_day"]], [
-        {"label": "p50", "data": [row["p50_ms"] for row in data["per_day"]]},
-        {"label": "p95", "data": [row["p95_ms"] for row in data["per_day"]]}], unit="ms")
+        {"label": label("columns", "p50_ms"), "data": [_seconds(row["p50_ms"]) for row in data["per_day"]]},
+        {"label": label("columns", "p95_ms"), "data": [_seconds(row["p95_ms"]) for row in data["per_day"]]}],
+        unit="giây")
     return Page({"days": Table("days", [("day", "date"), ("replies", "int"), ("p50_ms", "ms"), ("p95_ms", "ms")],
                                data["per_day"])}, [chart], {"overall": data["overall"]})
+
+
+def report(engine: Engine, monday: dt.date) -> Page:
+    """The weekly report for leaders: per field and per locality against the targets, with the
+    change from the week before."""
+    data = queries.weekly(engine, monday)
+    columns = [("name", "text"), ("procedure_viewed", "int"), ("submitted", "int"), ("progress", "share"),
+               ("target", "share"), ("attainment", "share"), ("progress_before", "share"), ("change", "change")]
+    for rows in (data["field"], data["locality"]):
+        for row in rows:
+            row["top_reason_name"] = label("reasons", row["top_reason"]) if row.get("top_reason") else ""
+    reasons = [{"reason_name": label("reasons", r), "total": n, "reason": r}
+               for r, n in sorted(data["reasons"].items(), key=lambda item: -item[1]) if n]
+    return Page({"field": Table("field", columns + [("top_reason_name", "text")], data["field"], codes=[("key", "text")]),
+                 "locality": Table("locality", columns + [("top_reason_name", "text")], data["locality"],
+                                   codes=[("key", "text")]),
+                 "reasons": Table("reasons", [("reason_name", "text"), ("total", "int")], reasons,
+                                  codes=[("reason", "text")])},
+                context={"week": data["week"], "before": data["before"], "totals": data["totals"]})
+
+
+def _seconds(ms: Optional[float]) -> Optional[float]:
+    return round(ms / 1000, 2) if ms is not None else None
 
 
 def citizen_code(sender_id: str) -> str:
@@ -299,7 +347,10 @@ def display(value: Any, kind: str) -> str:
     if kind == "number":
         return f"{float(value):.2f}".replace(".", ",")
     if kind == "ms":
-        return f"{float(value) / 1000:.2f} s".replace(".", ",")
+        return f"{float(value) / 1000:.2f} giây".replace(".", ",")
+    if kind == "change":  # a change of a share, in percentage points
+        points = float(value) * 100
+        return ("0 điểm %" if abs(points) < 0.05 else f"{points:+.1f} điểm %").replace(".", ",")
     if kind == "date":
         return value.strftime("%d/%m/%Y") if isinstance(value, dt.date) else str(value)
     if kind == "datetime":
@@ -320,7 +371,7 @@ def csv_cell(value: Any, kind: str) -> str:
     if kind == "datetime":
         moment = local_time(value)
         return moment.isoformat(timespec="seconds") if moment else ""
-    if kind in ("int", "share", "number", "ms"):
+    if kind in ("int", "share", "number", "ms", "change"):
         return str(value)
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
@@ -329,9 +380,10 @@ def csv_cell(value: Any, kind: str) -> str:
 def to_csv(table: Table) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([table.header(key) for key, _ in table.columns])
+    columns = table.columns + table.codes
+    writer.writerow([table.header(key) for key, _ in columns])
     for row in table.rows:
-        writer.writerow([csv_cell(row.get(key), kind) for key, kind in table.columns])
+        writer.writerow([csv_cell(row.get(key), kind) for key, kind in columns])
     return "\ufeff" + buffer.getvalue()  # the BOM lets spreadsheet programs read Vietnamese
 
 
@@ -352,7 +404,8 @@ PAGES: Dict[str, Tuple[str, Builder]] = {
 }
 FILE_NAMES = {"/": "tong-quan", "/intents": "y-dinh", "/procedures": "thu-tuc", "/not-understood": "chua-hieu",
               "/funnel": "nop-truc-tuyen", "/offline": "ly-do-chua-nop-truc-tuyen", "/lookups": "tra-cuu-ho-so",
-              "/handoffs": "gap-can-bo-phan-anh", "/missing-procedures": "thu-tuc-chua-co", "/satisfaction": "muc-do-hai-long", "/latency": "thoi-gian-phan-hoi"}
+              "/handoffs": "gap-can-bo-phan-anh", "/missing-procedures": "thu-tuc-chua-co", "/satisfaction": "muc-do-hai-long", "/latency": "thoi-gian-phan-hoi",
+              "/report": "bao-cao-tuan"}
 
 
 def export_name(path: str, table: str, f: Filters, extension: str = "csv") -> str:

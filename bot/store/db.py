@@ -7,9 +7,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional
 
-from sqlalchemy import and_, create_engine, event, func, insert, select, update
+from sqlalchemy import MetaData, and_, create_engine, event, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot.store.models import (answer_ratings, delivered_events, funnel_events, lookup_failures, lookup_locks,
                               metadata, offline_reasons, subscriptions)
@@ -45,7 +45,24 @@ def engine_for(url: str) -> Engine:
         metadata.create_all(engine)  # embedded default; production runs migrations
     except OperationalError:
         metadata.create_all(engine)  # another process created them between check and create
+    add_missing_columns(engine, metadata)
     return engine
+
+
+def add_missing_columns(engine: Engine, tables: MetaData) -> None:
+    """An embedded database made by an older version gets the nullable columns added since,
+    as the migrations add them in production."""
+    inspector = inspect(engine)
+    for table in tables.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present and column.nullable and column.server_default is None:
+                kind = column.type.compile(dialect=engine.dialect)
+                try:
+                    with engine.begin() as connection:
+                        connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+                except DBAPIError:
+                    pass  # another process added it first
 
 
 # -- lookups: failed verifications lock a sender, and a dossier code for everyone ---------
@@ -190,20 +207,21 @@ RATINGS = ("useful", "not_useful")
 
 
 def record_offline_reason(engine: Engine, sender_id: str, reason: str, procedure_id: Optional[str],
-                          channel: Optional[str], field: Optional[str], locality: Optional[str]) -> None:
+                          channel: Optional[str], field: Optional[str], locality: Optional[str],
+                          text: Optional[str] = None) -> None:
     if reason not in OFFLINE_REASONS:
         raise ValueError(f"unknown offline reason {reason!r}")
     with engine.begin() as connection:
         connection.execute(insert(offline_reasons).values(
             sender_id=sender_id, reason=reason, procedure_id=procedure_id, channel=channel,
-            field=field, locality=locality, at=now()))
+            field=field, locality=locality, text=text, at=now()))
 
 
 def record_rating(engine: Engine, sender_id: str, rating: str, intent: Optional[str],
-                  procedure_id: Optional[str], channel: Optional[str]) -> None:
+                  procedure_id: Optional[str], channel: Optional[str], typed: bool = False) -> None:
     if rating not in RATINGS:
         raise ValueError(f"unknown rating {rating!r}")
     with engine.begin() as connection:
         connection.execute(insert(answer_ratings).values(
             sender_id=sender_id, rating=rating, intent=intent, procedure_id=procedure_id,
-            channel=channel, at=now()))
+            channel=channel, typed=typed, at=now()))

@@ -78,6 +78,7 @@ offline_reasons = Table(
     Column("field", String(64)),
     Column("locality", String(128)),
     Column("reason", String(32), nullable=False),
+    Column("text", Text),  # the reason as the citizen typed it (masked); NULL for a button
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
@@ -90,6 +91,7 @@ answer_ratings = Table(
     Column("intent", String(64)),
     Column("procedure_id", String(64)),
     Column("rating", String(16), nullable=False),  # useful | not_useful
+    Column("typed", Boolean),  # thanks typed right after an answer, not a button
     Column("at", DateTime(timezone=True), nullable=False),
 )
 

@@ -62,7 +62,7 @@ async def test_first_ingestion_turns_events_into_masked_facts(stores):
     rest = user_messages(stores, "rest-2002")
     assert [m["fallback"] for m in rest] == [True, True, False]  # nlu_fallback, clarify, handoff
     assert rest[1]["text"] == f"tên tôi là {MASK}, số điện thoại {MASK}, hỏi về đất"
-    assert rest[2]["locality"] == "phường Tam Kỳ"
+    assert rest[2]["locality"] == "phuong-tam-ky"  # stored as today's unit
 
     zalo = user_messages(stores, "zalo-3003")
     assert zalo[1]["text"] == MASK  # the verification value

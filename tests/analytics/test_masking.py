@@ -48,12 +48,29 @@ def test_answer_to_the_name_question_is_masked_whole():
     assert mask_message("nguyen van an", prompt) == MASK
 
 
-def test_answers_to_phone_id_and_verification_questions_are_masked_whole():
+def test_answers_to_phone_id_and_verification_questions_lose_the_value():
     assert prompt_of("", "utter_ask_applicant_phone") == "phone"
     assert prompt_of("", "utter_ask_applicant_id") == "id"
     assert prompt_of("Để bảo vệ thông tin của bạn, vui lòng nhập 4 số cuối số điện thoại đã khai") == "verification"
     assert mask_message("5678", "verification") == MASK
-    assert mask_message("không nhớ số", "verification") == MASK
+    assert mask_message("5678 ạ", "verification") == MASK
+    assert mask_message("0905 123 456", "phone") == MASK
+    assert mask_message("049-123-456-789", "id") == MASK
+
+
+@pytest.mark.parametrize("text, prompt, expected", [
+    # A complaint typed instead of the value is read whole: the staff need it.
+    ("tôi không nhớ 4 số cuối, hồ sơ trễ hẹn cả tháng rồi mà không ai gọi",
+     "verification", "tôi không nhớ 4 số cuối, hồ sơ trễ hẹn cả tháng rồi mà không ai gọi"),
+    ("số cuối là 5678 nhưng sao hồ sơ vẫn chưa xong", "verification",
+     f"số cuối là {MASK} nhưng sao hồ sơ vẫn chưa xong"),
+    ("sđt em là 0905 123 456 còn số kia hết dùng rồi", "phone", f"sđt em là {MASK} còn số kia hết dùng rồi"),
+    ("không nhớ số", "verification", "không nhớ số"),
+    ("dạ em tên Trần Thị Bích nhưng giấy tờ ghi tên cũ", "name",
+     f"dạ em tên {MASK} nhưng giấy tờ ghi tên cũ"),
+])
+def test_a_sentence_typed_at_a_personal_question_keeps_its_words(text, prompt, expected):
+    assert mask_message(text, prompt) == expected
 
 
 def test_a_button_payload_after_a_question_is_not_personal():

@@ -118,7 +118,8 @@ def test_a_viewer_cannot_edit_targets_and_an_admin_can(viewer, admin):
     assert accepted.status == 303 and accepted.headers["location"].startswith("/funnel?")
     assert 'name="target"' in admin.get("/funnel", by="field", **PERIOD).text
     rows = read_csv(admin.get("/funnel", format="csv", by="field", **PERIOD))
-    header, ho_tich = rows[0], next(r for r in rows if r[1] == "ho_tich")
+    header = rows[0]
+    ho_tich = next(r for r in rows if r[header.index("Mã (nội bộ)")] == "ho_tich")
     assert ho_tich[header.index("Chỉ tiêu")] == "0.5"
     assert ho_tich[header.index("Tỉ lệ nộp (đã nộp ÷ xem thủ tục)")] == "0.3333"
     bad = admin.post("/funnel/targets", {**form, "target": "150", "csrf_token": admin.csrf()})
@@ -153,16 +154,19 @@ def test_sql_injection_in_filters_answers_normally_and_drops_nothing(staff_app, 
 def test_csv_exports_have_their_rows(admin):
     rows = read_csv(admin.get("/", format="csv", **PERIOD))
     assert rows[0] == ["Ngày", "Kênh", "Cuộc trò chuyện", "Tin nhắn"]
-    assert rows[1:] == [["2026-03-10", "Cổng web (REST)", "1", "3"], ["2026-03-10", "Telegram", "1", "6"],
+    assert rows[1:] == [["2026-03-10", "Ứng dụng tích hợp (kết nối trực tiếp)", "1", "3"], ["2026-03-10", "Telegram", "1", "6"],
                         ["2026-03-11", "Telegram", "1", "1"], ["2026-03-11", "Zalo OA", "1", "4"]]
     telegram = read_csv(admin.get("/", format="csv", channel="telegram", **PERIOD))
     assert [r[1] for r in telegram[1:]] == ["Telegram", "Telegram"]
     reasons = read_csv(admin.get("/offline", format="csv", by="locality", **PERIOD))
-    assert {r[1]: r[2] for r in reasons[1:]} == {"xa-nui-thanh": "2", "phuong-tam-ky": "1"}
+    code, total = reasons[0].index("Mã (nội bộ)"), reasons[0].index("Tổng")
+    assert {r[code]: r[total] for r in reasons[1:]} == {"xa-nui-thanh": "2", "phuong-tam-ky": "1"}
+    assert [r[0] for r in reasons[1:]] == ["xã Núi Thành", "phường Tam Kỳ"]
     missed = read_csv(admin.get("/not-understood", format="csv", table="messages", **PERIOD))
     assert [r[2] for r in missed[1:]] == ["tên tôi là ***, số điện thoại ***, hỏi về đất", "abc xyz lung tung quá"]
     lookups = read_csv(admin.get("/lookups", format="csv", **PERIOD))
-    assert {r[1]: r[2] for r in lookups[1:]}["system_down"] == "1"
+    code, count = lookups[0].index("Mã kết quả"), lookups[0].index("Lượt tra cứu")
+    assert {r[code]: r[count] for r in lookups[1:]}["system_down"] == "1"
 
 
 def test_the_nlu_export_is_rasa_yaml(admin):

@@ -86,8 +86,8 @@ def test_overview_charts_filters_and_csv_download(page: Page, tmp_path: Path) ->
     saved = tmp_path / "intents.csv"
     download.value.save_as(saved)
     rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
-    assert rows[0][:3] == ["Tên ý định", "Ý định", "Tin nhắn"]
-    intents = {row[1]: int(row[2]) for row in rows[1:]}
+    assert rows[0][:2] == ["Tên ý định", "Tin nhắn"] and rows[0][-1] == "Mã ý định"  # codes last, named as codes
+    intents = {row[-1]: int(row[1]) for row in rows[1:]}
     assert intents == {"greet": 1, "ask_documents": 1, "start_online_service": 1, "nlu_fallback": 1, "inform": 2}
     assert page.errors == []
 

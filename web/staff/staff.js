@@ -30,7 +30,14 @@
       stacked: spec.stacked,
       ticks: { precision: 0, callback: function (value) { return numberFormat.format(value) + suffix; } }
     };
-    var categoryAxis = { stacked: spec.stacked, ticks: { autoSkip: true, maxRotation: 0 } };
+    // Every bar carries its name: no skipped labels; a horizontal chart grows with its rows
+    // (a line chart of days may skip dates).
+    var bars = spec.kind === "bar";
+    var categoryAxis = { stacked: spec.stacked, ticks: { autoSkip: !bars, maxRotation: bars ? 60 : 0 } };
+    if (bars && spec.horizontal) {
+      var perRow = spec.stacked ? 26 : 14 * spec.datasets.length + 12;
+      canvas.parentNode.style.height = Math.max(220, spec.labels.length * perRow + 90) + "px";
+    }
     var options = {
       responsive: true,
       maintainAspectRatio: false,
@@ -41,6 +48,10 @@
         legend: { display: doughnut || spec.datasets.length > 1, position: "bottom" },
         tooltip: {
           callbacks: {
+            title: function (items) {
+              var index = items.length ? items[0].dataIndex : -1;
+              return spec.titles && index >= 0 ? spec.titles[index] : "";
+            },
             label: function (context) {
               var value = doughnut ? context.parsed : (spec.horizontal ? context.parsed.x : context.parsed.y);
               return (context.dataset.label ? context.dataset.label + ": " : "") +
@@ -57,6 +68,9 @@
   }
 
   function start() {
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
     if (!window.Chart) { return; }
     document.querySelectorAll("canvas[data-chart]").forEach(draw);
   }
