@@ -56,6 +56,23 @@ def asked_with(tracker: Tracker, payload_prefix: str) -> bool:
     return any(str(b.get("payload") or "").startswith(payload_prefix) for b in last_question(tracker).get("buttons", []))
 
 
+NOT_A_REASON = {"deny", "affirm", "thank", "greet", "goodbye"}  # "thôi", "ok", "cảm ơn" alone
+SHORT_REPLY_WORDS = 2
+
+
+def answers_reason_question(tracker: Tracker) -> bool:
+    """Whether the citizen typed their reason for staying offline, right after being asked
+    (whatever intent the words resemble: "chưa có vneid" is not a question about VNeID here).
+    A question, or a bare "thôi" / "ok", is not a reason."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    if text.startswith("/") or not text.strip() or not asked_with(tracker, "/offline_reason"):
+        return False
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    if intent in NOT_A_REASON and len(text.split()) <= SHORT_REPLY_WORDS:
+        return False
+    return not steering().is_question(text)
+
+
 def reinterpreted(tracker: Tracker, exclude: set, force: Optional[str] = None) -> List[Dict[str, Any]]:
     """Events that read the citizen's message again as its likeliest other intent, or as
     `force` (the way Rasa's own two-stage fallback re-reads a message); [] when there is none,

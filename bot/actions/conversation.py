@@ -13,7 +13,7 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import knowledge
-from bot.actions.context import asked_with, awaiting_confirmation, reinterpreted
+from bot.actions.context import answers_reason_question, asked_with, awaiting_confirmation, reinterpreted
 from bot.actions.dossiers import in_context
 from bot.actions.feedback import record_rating
 from bot.actions.procedures import aspects_asked, case_asked
@@ -126,6 +126,8 @@ class ActionHandoff(Action):
     ) -> List[Dict[Text, Any]]:
         contact = contact_values(knowledge.province())
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if answers_reason_question(tracker):  # "muốn gặp cán bộ cho chắc": why not online
+            return [FollowupAction("action_record_offline_reason")]
         if intent == "complain":
             events = in_context(dispatcher, tracker)  # a question read as a complaint
             if events is not None:
@@ -212,6 +214,8 @@ class ActionGoodbye(Action):
         confidence = float((tracker.latest_message.get("intent") or {}).get("confidence") or 0.0)
         if confidence < UNSURE and next(tracker.get_latest_entity_values("procedure"), None):
             return [FollowupAction("action_answer_procedure")]
+        if answers_reason_question(tracker):  # "bận quá, để khi khác": why not online
+            return [FollowupAction("action_record_offline_reason")]
         if tracker.get_slot("has_dossier") and steering().is_question(text):
             events = in_context(dispatcher, tracker)
             if events is not None:

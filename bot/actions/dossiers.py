@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from bot import knowledge, services
 from bot.actions import lookup_lockout
-from bot.actions.context import procedure_question, reinterpreted
+from bot.actions.context import answers_reason_question, procedure_question, reinterpreted
 from bot.actions.steering import steering
 from bot.actions.texts import contact_values
 from bot.config import load_settings
@@ -58,13 +58,16 @@ _CODE_LIKE = re.compile(r"\d{3}[ .]?\d{2}[ .]?\d{2}[ .]?[A-Za-z]\d{2}[ -]?\d{6}[
 def in_context(
     dispatcher: CollectingDispatcher, tracker: Tracker, procedure_questions: bool = True
 ) -> Optional[List[Dict[Text, Any]]]:
-    """What a message means in this conversation before its intent: a verification value
+    """What a message means in this conversation before its intent: the reason typed after
+    "why not online?", a verification value
     typed after a failed lookup (looked up again), a follow-up about the dossier looked up,
     "tôi không nhớ mã", a question about one's own dossier, or a question about a procedure
     the NLU read as something else. None when nothing of the kind."""
     text = tracker.latest_message.get("text") or ""
     if text.startswith("/"):
         return None
+    if answers_reason_question(tracker):
+        return [FollowupAction("action_record_offline_reason")]
     pending = tracker.get_slot("pending_code")
     value = verification_value(text) if pending and not dossier_code(text) else None
     if value:
@@ -298,6 +301,8 @@ class ActionDossierFollowup(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         answered = [SlotSet("lookup_wanted", False)]
+        if answers_reason_question(tracker):
+            return [FollowupAction("action_record_offline_reason")]
         if procedure_question(tracker) and not asks_own_dossier(tracker.latest_message.get("text") or ""):
             events = reinterpreted(tracker, set(), force="ask_procedure")  # "… có ghi tên ba được không"
             if events:

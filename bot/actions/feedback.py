@@ -2,14 +2,13 @@
 
 Both questions are asked with buttons, and an answer counts only right after its question
 (bot/actions/context.py): an old button pressed later is told it no longer applies. A reason
-typed in words right after the question is mapped to its category
-(data/lexicon/offline_reasons.yml); "other" keeps nothing but the category.
+typed in words right after the question, whatever intent its words resemble, is mapped to
+its category by the NLU pipeline (bot/nlu/reasons.py) and kept, masked, for the staff.
 """
 
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -18,10 +17,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import knowledge, services
 from bot.actions.context import asked_with
+from bot.analytics.masking import mask_text
 from bot.actions.texts import contact_values
-from bot.config import load_settings
-from bot.actions.steering import Phrase, steering
-from bot.nlu.lexicon import read_yaml
 from bot.store import db
 
 logger = logging.getLogger(__name__)
@@ -38,20 +35,11 @@ def _context(tracker: Tracker) -> Dict[str, Any]:
             "locality": knowledge.localities().place_key(tracker.get_slot("locality"))}
 
 
-@lru_cache(maxsize=1)
-def _reason_phrases() -> Dict[str, List[Phrase]]:
-    lexicon = steering()
-    document = read_yaml(load_settings().data_dir / "lexicon" / "offline_reasons.yml")["reasons"]
-    return {reason: list(lexicon.phrases(phrases)) for reason, phrases in document.items()}
-
-
-def reason_of(text: str) -> str:
-    """The category of a reason typed in words; "other" when none fits."""
-    said = steering().said(text)
-    for reason, phrases in _reason_phrases().items():
-        if said.has_any(phrases):
-            return reason
-    return "other"
+def reason_of(nlu: Optional[Dict[str, Any]]) -> str:
+    """The category of a reason typed in words, as the NLU pipeline read it
+    (bot/nlu/reasons.py); "other" when it gave none."""
+    name = (nlu or {}).get("name")
+    return str(name) if name in db.OFFLINE_REASONS else "other"
 
 
 class ActionAskOfflineReason(Action):
@@ -86,10 +74,13 @@ class ActionRecordOfflineReason(Action):
             dispatcher.utter_message(response="utter_choice_expired")
             return []
         reason: Optional[str] = next(tracker.get_latest_entity_values("offline_reason"), None)
-        if reason not in db.OFFLINE_REASONS:
-            reason = reason_of(tracker.latest_message.get("text") or "")  # typed in words
+        words = None
+        if reason not in db.OFFLINE_REASONS:  # typed in words: kept (masked) for the staff
+            text = tracker.latest_message.get("text") or ""
+            reason = reason_of(tracker.latest_message.get("offline_reason"))
+            words = mask_text(text)[:1000] or None
         try:
-            db.record_offline_reason(services.app_db(), tracker.sender_id, reason, **_context(tracker))
+            db.record_offline_reason(services.app_db(), tracker.sender_id, reason, text=words, **_context(tracker))
         except Exception:  # noqa: BLE001 - analytics never break a conversation
             logger.exception("offline reason not recorded")
         dispatcher.utter_message(response=f"utter_offline_reason_{reason}", **_contact())
@@ -99,9 +90,10 @@ class ActionRecordOfflineReason(Action):
 def record_rating(dispatcher: CollectingDispatcher, tracker: Tracker, rating: str) -> None:
     context = _context(tracker)
     intent = ASPECT_INTENTS.get(tracker.get_slot("procedure_aspect") or "", None)
+    typed = not (tracker.latest_message.get("text") or "").startswith("/")  # "ừ hữu ích lắm", not a button
     try:
         db.record_rating(services.app_db(), tracker.sender_id, rating, intent,
-                         context["procedure_id"], context["channel"])
+                         context["procedure_id"], context["channel"], typed=typed)
     except Exception:  # noqa: BLE001 - analytics never break a conversation
         logger.exception("rating not recorded")
     response = "utter_rating_thanks" if rating == "useful" else "utter_rating_sorry"

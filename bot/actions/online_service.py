@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from bot import knowledge, services
 from bot.actions.dossiers import dossier_texts, failed, utter_unavailable
-from bot.actions.context import reinterpreted
+from bot.actions.context import answers_reason_question, reinterpreted
 from bot.actions.procedures import (aspects_asked, directory_answer, field_buttons, question_words, resolve_procedure,
                                     title_of)
 from bot.actions.steering import steering
@@ -317,6 +317,8 @@ class ActionOnlineHelp(Action):
     ) -> List[Dict[Text, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         text = tracker.latest_message.get("text") or ""
+        if answers_reason_question(tracker):  # "chưa có tài khoản vneid": why not online
+            return [FollowupAction("action_record_offline_reason")]
         if (not text.startswith("/") and knowledge.resolver().find_in_text(text).status in ("found", "directory")
                 and not steering().said(text).has_any(question_words()["online_help"])):
             # "… hỏi cho mình là lệ phí lý lịch tư pháp" / "khai tử mới đúng": about the procedure

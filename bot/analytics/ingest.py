@@ -26,6 +26,7 @@ from bot import knowledge
 from bot.analytics.masking import mask_message, mask_text, prompt_of
 from bot.analytics.models import (broker_events, checkpoint, conversations, handoffs, lookups, messages, unmet,
                                   tracker_events)
+from bot.store.models import answer_ratings
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,13 @@ FALLBACK_INTENT = "nlu_fallback"
 CLARIFY_ACTION = "action_clarify_intent"
 HANDOFF_INTENTS = ("human_handoff", "complain")
 UNMATCHED = "?"  # unmet_procedure when nothing matched (bot/actions/procedures.py)
+LISTEN = "action_listen"
+THANKS = "thank"
+# A thanks typed right after these counts as a "useful" rating of their answer.
+ANSWER_ACTIONS = ("action_answer_procedure", "action_procedure_details")
+# The questions a rating is grouped by (the aspect asked), as bot/actions/feedback.py records them.
+ASPECT_INTENTS = ("ask_documents", "ask_fee", "ask_processing_time", "ask_agency", "ask_online_service",
+                  "ask_procedure")
 LOOKUP_OUTCOMES = ("found", "not_found", "verification_failed", "system_down", "locked")
 
 
@@ -163,6 +171,7 @@ class _Batch:
         self.new_handoffs: List[Dict[str, Any]] = []
         self.new_lookups: List[Dict[str, Any]] = []
         self.new_unmet: List[Dict[str, Any]] = []
+        self.new_ratings: List[Dict[str, Any]] = []
         self.offered: Dict[int, List[List[str]]] = {}  # conversation → the latest buttons offered
 
     def run(self, rows) -> None:
@@ -195,7 +204,7 @@ class _Batch:
             values = {"sender_id": sender_id, "channel": None, "first_at": at, "last_at": at,
                       "first_day": local_day(at), "last_day": local_day(at), "message_count": 0,
                       "procedure": None, "locality": None, "last_user_event_id": None,
-                      "last_user_at": None, "awaiting_reply": False, "prompt": None}
+                      "last_user_at": None, "awaiting_reply": False, "prompt": None, "last_action": None}
             new_id = self.connection.execute(insert(conversations).values(**values)).inserted_primary_key[0]
             conversation = {"id": new_id, **values}
             self.conversations[sender_id] = conversation
@@ -248,6 +257,8 @@ class _Batch:
                       procedure=conversation["procedure"], locality=conversation["locality"],
                       fallback=fallback, text=text, guesses=guesses(parse) if fallback else None,
                       pressed=pressed)
+        if intent == THANKS and conversation.get("last_action") in ANSWER_ACTIONS:
+            self._typed_thanks(row, conversation, channel, at)
         if intent in HANDOFF_INTENTS:
             self.new_handoffs.append({
                 "event_id": int(row["id"]), "conversation_id": conversation["id"],
@@ -275,6 +286,8 @@ class _Batch:
 
     def _on_action(self, row, data, conversation, at) -> None:
         name = data.get("name") or row["action_name"]
+        if name and name != LISTEN:
+            conversation["last_action"] = str(name)[:64]
         if name == CLARIFY_ACTION and conversation["last_user_event_id"] is not None:
             self._change_message(conversation["last_user_event_id"], fallback=True)
 
@@ -303,6 +316,13 @@ class _Batch:
                 "sender_id": row["sender_id"], "channel": conversation["channel"],
                 "outcome": value, "at": at, "day": local_day(at)})
 
+    def _typed_thanks(self, row, conversation: Dict[str, Any], channel: Optional[str], at: dt.datetime) -> None:
+        """"Em cảm ơn ạ, rất hữu ích" right after an answer rates it, as the button would."""
+        asked = self._user_field(conversation["last_user_event_id"], "intent")
+        self.new_ratings.append({
+            "sender_id": row["sender_id"], "channel": channel, "rating": "useful", "typed": True, "at": at,
+            "intent": asked if asked in ASPECT_INTENTS else None, "procedure_id": conversation["procedure"]})
+
     def _not_a_complaint(self, event_id: Optional[int]) -> None:
         """A question about a procedure the assistant does not cover, read as a complaint by
         the NLU, was answered as a question: it is not counted as a complaint."""
@@ -326,11 +346,14 @@ class _Batch:
 
     def _user_text(self, event_id: Optional[int]) -> Optional[str]:
         """The (masked) question a slot answers: from this batch, or from an earlier one."""
+        return self._user_field(event_id, "text")
+
+    def _user_field(self, event_id: Optional[int], column: str) -> Any:
         if event_id is None:
             return None
         if event_id in self.new_messages:
-            return self.new_messages[event_id]["text"]
-        return self.connection.execute(select(messages.c.text).where(messages.c.event_id == event_id)).scalar()
+            return self.new_messages[event_id][column]
+        return self.connection.execute(select(messages.c[column]).where(messages.c.event_id == event_id)).scalar()
 
     def _on_restart(self, row, data, conversation, at) -> None:
         conversation.update(procedure=None, locality=None, prompt=None)
@@ -352,6 +375,8 @@ class _Batch:
             connection.execute(insert(lookups), self.new_lookups)
         if self.new_unmet:
             connection.execute(insert(unmet), self.new_unmet)
+        if self.new_ratings:
+            connection.execute(insert(answer_ratings), self.new_ratings)
         for conversation in self.conversations.values():
             values = {k: v for k, v in conversation.items() if k not in ("id", "sender_id")}
             connection.execute(update(conversations).where(conversations.c.id == conversation["id"]).values(**values))

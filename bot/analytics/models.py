@@ -66,6 +66,7 @@ conversations = Table(
     Column("last_user_at", DateTime(timezone=True)),
     Column("awaiting_reply", Boolean, nullable=False, default=False),
     Column("prompt", String(32)),  # the form question the next user message answers
+    Column("last_action", String(64)),  # the assistant's last action (a thanks after an answer rates it)
     Index("ix_analytics_conversations_last_day", "last_day"),
 )
 

@@ -444,12 +444,12 @@ def offline_words(engine: Engine, f: Filters, limit: int = 200) -> Dict[str, Any
                    offline_reasons.c.procedure_id, offline_reasons.c.locality)
             .where(and_(offline_reasons.c.text.isnot(None), *_by_time(offline_reasons, f)))
             .order_by(offline_reasons.c.at.desc(), offline_reasons.c.id.desc())).mappings().all()
-    per_reason = {reason: {"reason": reason, "typed": 0, "samples": []} for reason in OFFLINE_REASONS}
+    per_reason = {reason: {"reason": reason, "typed_reasons": 0, "samples": []} for reason in OFFLINE_REASONS}
     other = []
     for row in typed:
         reason = row["reason"] if row["reason"] in OFFLINE_REASONS else "other"
         group = per_reason[reason]
-        group["typed"] += 1
+        group["typed_reasons"] += 1
         if row["text"] not in group["samples"] and len(group["samples"]) < SAMPLES:
             group["samples"].append(row["text"])
         if reason == "other" and len(other) < limit:

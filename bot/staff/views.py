@@ -162,6 +162,9 @@ def not_understood(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
                 [chart], {"messages": listed})
 
 
+NAME_COLUMNS = {"procedure": "procedure_name", "field": "field_name", "locality": "place"}  # the first column
+
+
 def funnel(engine: Engine, f: Filters, args: Dict[str, str], can_edit: bool = False) -> Page:
     by = args.get("by") if args.get("by") in queries.GROUPINGS else "procedure"
     rows = queries.funnel(engine, f, by)
@@ -169,6 +172,7 @@ def funnel(engine: Engine, f: Filters, args: Dict[str, str], can_edit: bool = Fa
         row["progress_pct"] = _pct(row["progress"])
         row["target_pct"] = _pct(row["target"])
         row["top_reason_name"] = label("reasons", row["top_reason"]) if row.get("top_reason") else ""
+        row[NAME_COLUMNS[by]] = row["name"]
     shown = [row for row in rows if row["procedure_viewed"] or row["submitted"]][:15]
     chart = Chart("funnel", "bar", [row["name"] for row in shown], [
         {"label": label("stages", stage), "data": [row[stage] for row in shown]} for stage in FUNNEL_STAGES],
@@ -178,7 +182,7 @@ def funnel(engine: Engine, f: Filters, args: Dict[str, str], can_edit: bool = Fa
         {"label": label("columns", "progress"), "data": [row["progress_pct"] for row in goals]},
         {"label": label("columns", "target"), "data": [row["target_pct"] for row in goals]}],
         horizontal=True, percent=True)
-    columns = [("name", "text")] + ([("field_name", "text")] if by == "procedure" else []) + [
+    columns = [(NAME_COLUMNS[by], "text")] + ([("field_name", "text")] if by == "procedure" else []) + [
         *[(stage, "int") for stage in FUNNEL_STAGES], ("progress", "share"), ("target", "share"),
         ("attainment", "share")] + ([("top_reason_name", "text")] if by != "procedure" else [])
     table = Table("funnel", columns, rows, editable_targets=can_edit and by != "procedure", codes=[("key", "text")])
@@ -194,6 +198,7 @@ def offline(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
             row.update({k: (progress.get(row["key"]) or {}).get(k) for k in ("progress", "target")})
     for row in rows:
         row["top_reason_name"] = label("reasons", row["top_reason"]) if row["top_reason"] else ""
+        row[NAME_COLUMNS[by]] = row["name"]
     totals = queries.offline_totals(rows)
     shown = rows[:15]
     share = Chart("offline-reasons", "doughnut", [label("reasons", r) for r in OFFLINE_REASONS],
@@ -201,13 +206,13 @@ def offline(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
     stacked = Chart("offline-by", "bar", [row["name"] for row in shown], [
         {"label": label("reasons", r), "data": [row[r] for row in shown]} for r in OFFLINE_REASONS],
         stacked=True, horizontal=True)
-    columns = [("name", "text"), ("total", "int"), *[(r, "int") for r in OFFLINE_REASONS],
+    columns = [(NAME_COLUMNS[by], "text"), ("total", "int"), *[(r, "int") for r in OFFLINE_REASONS],
                ("top_reason_name", "text")] + ([("progress", "share"), ("target", "share")] if by != "procedure" else [])
     words = queries.offline_words(engine, f)
     for row in words["categories"]:
         row["reason_name"] = label("reasons", row["reason"])
     return Page({"offline": Table("offline", columns, rows, codes=[("key", "text")]),
-                 "words": Table("words", [("reason_name", "text"), ("typed", "int"), ("samples", "text")],
+                 "words": Table("words", [("reason_name", "text"), ("typed_reasons", "int"), ("samples", "text")],
                                 words["categories"], codes=[("reason", "text")]),
                  "other": Table("other", [("at", "datetime"), ("text", "text"), ("procedure_name", "text"),
                                           ("place", "text")], words["other"])},
@@ -228,11 +233,13 @@ def lookups(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
         row["scope_name"] = label("lock_scopes", row["scope"])
         row["channel_name"] = label("channels", row["channel"]) if row["channel"] else ""
         row["state"] = label("lock_states", "active" if row["active"] else "ended")
+        # A dossier code, or the anonymous code of a citizen (never the channel's id).
+        row["locked"] = citizen_code(row["key"]) if row["scope"] == "sender" else row["key"]
     return Page({"outcomes": Table("outcomes", [("outcome_name", "text"), ("lookups", "int"), ("citizens", "int"),
                                                 ("share", "share")], rows, codes=[("outcome", "text")]),
                  "days": Table("days", [("day", "date"), *[(o, "int") for o in LOOKUP_OUTCOMES]], data["per_day"]),
                  "locks": Table("locks", [("locked_at", "datetime"), ("until", "datetime"), ("state", "text"),
-                                          ("scope_name", "text"), ("key", "text"), ("failures", "int"),
+                                          ("scope_name", "text"), ("locked", "text"), ("failures", "int"),
                                           ("channel_name", "text")], locks)},
                 [share, per_day], {"total": data["total"], "active_locks": sum(r["active"] for r in locks)})
 
@@ -293,15 +300,17 @@ def report(engine: Engine, monday: dt.date) -> Page:
     """The weekly report for leaders: per field and per locality against the targets, with the
     change from the week before."""
     data = queries.weekly(engine, monday)
-    columns = [("name", "text"), ("procedure_viewed", "int"), ("submitted", "int"), ("progress", "share"),
-               ("target", "share"), ("attainment", "share"), ("progress_before", "share"), ("change", "change")]
-    for rows in (data["field"], data["locality"]):
+    measures = [("procedure_viewed", "int"), ("submitted", "int"), ("progress", "share"), ("target", "share"),
+                ("attainment", "share"), ("progress_before", "share"), ("change", "change"),
+                ("top_reason_name", "text")]
+    for by, rows in (("field", data["field"]), ("locality", data["locality"])):
         for row in rows:
             row["top_reason_name"] = label("reasons", row["top_reason"]) if row.get("top_reason") else ""
+            row["field_name" if by == "field" else "place"] = row["name"]
     reasons = [{"reason_name": label("reasons", r), "total": n, "reason": r}
                for r, n in sorted(data["reasons"].items(), key=lambda item: -item[1]) if n]
-    return Page({"field": Table("field", columns + [("top_reason_name", "text")], data["field"], codes=[("key", "text")]),
-                 "locality": Table("locality", columns + [("top_reason_name", "text")], data["locality"],
+    return Page({"field": Table("field", [("field_name", "text"), *measures], data["field"], codes=[("key", "text")]),
+                 "locality": Table("locality", [("place", "text"), *measures], data["locality"],
                                    codes=[("key", "text")]),
                  "reasons": Table("reasons", [("reason_name", "text"), ("total", "int")], reasons,
                                   codes=[("reason", "text")])},

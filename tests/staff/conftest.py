@@ -128,8 +128,7 @@ def _wait_ready(process: subprocess.Popen, port: int, events: int, log: Path, ti
     raise RuntimeError("the staff app did not ingest the seeded events in time")
 
 
-@pytest.fixture(scope="session")
-def staff_app() -> Iterator[StaffApp]:
+def _staff_app(more: bool) -> Iterator[StaffApp]:
     from sqlalchemy import func, select
 
     from bot.analytics import engines
@@ -142,6 +141,10 @@ def staff_app() -> Iterator[StaffApp]:
     tracker_db_url = f"sqlite:///{folder / 'rasa-tracker.db'}"
     engine = engines.app_engine(app_db_url)
     asyncio.run(seed.seed_all(tracker_db_url, engine))
+    if more:
+        from tests.staff.seed_more import seed_more
+
+        asyncio.run(seed_more(tracker_db_url, engine))
     with engines.tracker_engine(tracker_db_url).connect() as connection:
         events = connection.execute(select(func.count()).select_from(tracker_events)).scalar_one()
     metadata.create_all(engine)
@@ -172,6 +175,18 @@ def staff_app() -> Iterator[StaffApp]:
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def staff_app() -> Iterator[StaffApp]:
+    """The seeded dataset whose every aggregate the tests know."""
+    yield from _staff_app(more=False)
+
+
+@pytest.fixture(scope="session")
+def busy_staff_app() -> Iterator[StaffApp]:
+    """The same with tests/staff/seed_more.py: many places, two weeks, typed reasons."""
+    yield from _staff_app(more=True)
 
 
 @pytest.fixture

@@ -283,4 +283,20 @@ def test_lookup_lockouts_are_listed_for_staff(viewer):
     rows = read_csv(viewer.get("/lookups", format="csv", table="locks", **PERIOD))
     assert rows[0][:3] == ["Khóa lúc", "Khóa đến", "Trạng thái"]
     assert {(r[3], r[4], r[5]) for r in rows[1:]} == {
-        ("Mã hồ sơ (mọi người dân, mọi kênh)", seed.LOCKED_CODE, "10"), ("Một người dân", "rest-2002", "5")}
+        ("Mã hồ sơ (mọi người dân, mọi kênh)", seed.LOCKED_CODE, "10"),
+        ("Một người dân", views.citizen_code("rest-2002"), "5")}  # never the channel's id
+    assert "rest-2002" not in page
+
+
+def test_the_weekly_report_and_its_exports(admin):
+    page = admin.get("/report", week="2026-W11")
+    assert page.status == 200 and "Báo cáo tuần" in page.text and "09/03/2026" in page.text
+    assert 'href="/report?week=2026-W10"' in page.text  # the week before, one click away
+    fields = read_csv(admin.get("/report", week="2026-W11", format="csv", table="field"))
+    assert fields[0][:3] == ["Lĩnh vực", "Xem thủ tục", "Đã nộp"] and fields[0][-1] == "Mã (nội bộ)"
+    ho_tich = next(r for r in fields if r[-1] == "ho_tich")
+    assert ho_tich[:3] == ["Hộ tịch", "3", "1"]
+    places = read_csv(admin.get("/report", week="2026-W11", format="csv", table="locality"))
+    assert places[0][0] == "Địa bàn" and {r[0] for r in places[1:]} == {"phường Tam Kỳ", "xã Núi Thành"}
+    unreadable = admin.get("/report", week="tuần này")
+    assert unreadable.status == 200 and "Tuần không đúng dạng" in unreadable.text

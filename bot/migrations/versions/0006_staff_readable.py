@@ -20,6 +20,7 @@ COLUMNS = (
     ('answer_ratings', 'typed', sa.Boolean),
     ('analytics_messages', 'buttons', sa.Text),
     ('analytics_messages', 'pressed', sa.Boolean),
+    ('analytics_conversations', 'last_action', lambda: sa.String(length=64)),
 )
 
 
