@@ -63,13 +63,16 @@ SHORT_REPLY_WORDS = 2
 def answers_reason_question(tracker: Tracker) -> bool:
     """Whether the citizen typed their reason for staying offline, right after being asked
     (whatever intent the words resemble: "chưa có vneid" is not a question about VNeID here).
-    A question, or a bare "thôi" / "ok", is not a reason."""
+    A question, a request the NLU recognises ("tra cứu hồ sơ"), or a bare "thôi" / "ok" is
+    not a reason."""
     text = (tracker.latest_message or {}).get("text") or ""
     if text.startswith("/") or not text.strip() or not asked_with(tracker, "/offline_reason"):
         return False
     intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
     if intent in NOT_A_REASON and len(text.split()) <= SHORT_REPLY_WORDS:
         return False
+    if ((tracker.latest_message or {}).get("offline_reason") or {}).get("name") == "none":
+        return False  # "tra cứu hồ sơ": the NLU reads a request
     return not steering().is_question(text)
 
 

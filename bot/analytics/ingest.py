@@ -85,6 +85,13 @@ def place_key(named: Optional[str]) -> Optional[str]:
         return named
 
 
+def _load_names() -> None:
+    try:
+        knowledge.localities(), knowledge.catalogue(), knowledge.directory()
+    except Exception:  # noqa: BLE001 - then places and procedures are kept as set
+        logger.exception("the data files of places and procedures could not be read")
+
+
 def known_procedure(value: str) -> bool:
     """A procedure of the catalogue or the directory (not words an entity picked up)."""
     try:
@@ -126,6 +133,7 @@ def ingest(app: Engine, events: Engine, batch_size: int = BATCH_SIZE,
     if not inspect(events).has_table(table.name):
         return result  # Rasa has not stored a conversation yet
     _ensure_checkpoint(app, source)
+    _load_names()  # seconds on first use: never while holding the database's write lock
     while max_batches is None or result.batches < max_batches:
         with app.begin() as connection:
             # Taking the checkpoint row's write lock first serialises concurrent runs.
