@@ -71,7 +71,7 @@ async def seed_more(tracker_url: str, engine: Engine) -> None:
     for n in range(SENDERS):
         place = places[n % len(places)]
         procedure, field = procedures[n % len(procedures)]
-        for day, reach in ((WEEK_BEFORE, (n + 1) % 4 if n % 2 else 0), (DAY, n % 4)):
+        for day, reach in ((WEEK_BEFORE, 3 if n % 3 == 0 else 1), (DAY, n % 4)):
             sender = f"more-{n}-{day.isoformat()}"
             for stage in ("procedure_viewed", "online_guidance", "draft_created", "submitted")[: reach + 1]:
                 funnel.append({"sender_id": sender, "channel": "zalo", "procedure_id": procedure, "field": field,

@@ -159,6 +159,7 @@ def test_the_weekly_report_prints_clean(page: Page) -> None:
     places = page.locator("table[data-table=locality] tbody tr td:first-child").all_inner_texts()
     assert "huyện Duy Xuyên (cũ)" in places and places[-1] == "Không rõ địa bàn"
     page.emulate_media(media="print")
+    page.screenshot(path=str(RESULTS / "staff-bao-cao-tuan-in.png"), full_page=True)
     expect(page.locator("nav.sections")).to_be_hidden()
     expect(page.get_by_role("button", name=re.compile("In báo cáo"))).to_be_hidden()
     page.pdf(path=str(RESULTS / "bao-cao-tuan.pdf"), format="A4", landscape=True, print_background=True)
