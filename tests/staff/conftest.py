@@ -23,6 +23,9 @@ import pytest
 from tests.analytics import seed
 
 ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
 ADMIN = ("admin", "mat-khau-quan-tri-1")
 VIEWER = ("canbo", "mat-khau-xem-so-lieu")
 LOCKABLE = ("thu-sai", "mat-khau-dung-roi-9")
@@ -201,3 +204,16 @@ def viewer(staff_app) -> Client:
     client = staff_app.client()
     assert client.login(*VIEWER).status == 303
     return client
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (make browser installs it)."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is required (make browser)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -10,10 +10,9 @@ from typing import Iterator
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.staff.conftest import ADMIN, ROOT
-from tests.staff.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 RESULTS = ROOT / "results"
 RANGE = "start=2026-03-01&end=2026-03-11"
@@ -42,16 +41,6 @@ BAR_LABELS = """canvas => {
   return {labels: chart.data.labels.length, ticks: axis.ticks.length,
           span: (axis.bottom - axis.top) || (axis.right - axis.left), horizontal: chart.options.indexAxis === 'y'};
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is required (make browser)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
