@@ -12,7 +12,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from bot.analytics import queries
-from tests.analytics.seed import DAY, ICT, TrackerWriter, action, at, slot, user
+from tests.analytics.seed import DAY, ICT, VERIFY_QUESTION, TrackerWriter, action, at, bot, slot, user
 
 WEEK_BEFORE = DAY - dt.timedelta(days=7)
 SENDERS = 24
@@ -56,6 +56,15 @@ async def seed_more(tracker_url: str, engine: Engine) -> None:
             slot("unmet_procedure", "?", t + 90.1),
         ],
     }
+    v = at(DAY, 16)
+    conversations["zalo-6006"] = [
+        user("kiểm tra hồ sơ 000.00.12.H46-251104-0009", "check_dossier_status", 0.95, v, "zalo"),
+        bot(VERIFY_QUESTION, v + 1.0, "utter_ask_verification_value"),
+        # typed at the verification question: the complaint stays readable, the digits do not
+        user("tôi không nhớ 4 số cuối, hồ sơ trễ hẹn cả tháng rồi mà không ai gọi", "complain", 0.8, v + 10, "zalo"),
+        bot(VERIFY_QUESTION, v + 11.0, "utter_ask_verification_value"),
+        user("số cuối là 5678 nhưng sao vẫn chưa xong", "inform", 0.6, v + 20, "zalo"),
+    ]
     writer = TrackerWriter(tracker_url)
     try:
         await writer.save(conversations)

@@ -164,3 +164,24 @@ def test_every_intent_has_a_vietnamese_name() -> None:
     for intent in intents + ["nlu_fallback", "restart", "session_start"]:
         name = views.label("intents", intent)
         assert name != intent and not unreadable(name), intent
+
+
+def test_masking_in_the_viewer_hides_the_number_not_the_sentence(page: Page) -> None:
+    from bot.staff.views import citizen_code
+
+    page.goto(f"/conversations?{RANGE}&channel=zalo")
+    page.locator("tr", has_text=citizen_code("zalo-6006")).get_by_role("link").first.click()
+    viewer = page.locator("ol.messages")
+    expect(viewer).to_contain_text("tôi không nhớ 4 số cuối, hồ sơ trễ hẹn cả tháng rồi mà không ai gọi")
+    expect(viewer).to_contain_text("số cuối là *** nhưng sao vẫn chưa xong")
+    assert "5678" not in viewer.inner_text()
+
+
+def test_a_range_without_data_says_so_instead_of_drawing_empty_axes(page: Page) -> None:
+    for path in ("/", "/procedures", "/funnel?by=procedure", "/offline", "/satisfaction", "/lookups"):
+        page.goto(path + ("&" if "?" in path else "?") + "start=2025-01-01&end=2025-01-07")
+        figures = page.locator("figure.chart")
+        assert figures.count() > 0, path
+        expect(page.locator("figure.chart canvas"), path).to_have_count(0)
+        for figure in figures.all():
+            expect(figure.locator(".empty")).to_have_text(re.compile("Chưa có số liệu"))
