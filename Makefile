@@ -24,6 +24,7 @@ help:
 	@echo "make run    install, train if needed, start the assistant (Ctrl-C stops it)"
 	@echo "make run-prod  the same on PostgreSQL, Redis and RabbitMQ (README, Production)"
 	@echo "make test   install, validate data, train if needed, run every test"
+	@echo "make lint   import layers, ruff and mypy (part of make test)"
 	@echo "make train | eval | converse | longtail | shell | measure | bench | soak | migrate | staff-user NAME=.. ROLE=.. | lock | clean"
 
 $(PY):
@@ -70,7 +71,7 @@ run-prod: install train
 
 # The assistant's database schema (APP_DB_URL): alembic migrations.
 migrate: install
-	$(PY) -m bot.store migrate
+	$(PY) -m bot.migrations migrate
 
 shell: install train
 	$(PY) -m bot.run shell --model $(MODEL)
@@ -103,7 +104,13 @@ nginx:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx; \
 	fi
 
-test: validate train browser nginx unit core nlu-check
+# Layers import in one direction, no undefined or unused names, types agree.
+lint: install
+	$(VENV)/bin/lint-imports --config .importlinter
+	$(VENV)/bin/ruff check bot tests scripts
+	$(VENV)/bin/mypy bot
+
+test: lint validate train browser nginx unit core nlu-check
 
 # The blind conversation set against a fresh assistant: task success per group, every failure
 # shown (results/converse.json). `make test` runs it too (tests/conversations/).

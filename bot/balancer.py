@@ -39,7 +39,7 @@ def nginx_binary() -> str:
 
 
 def unavailable_text(settings: Settings) -> str:
-    from bot.nlu.lexicon import read_yaml
+    from bot.datafiles import read_yaml
 
     return str(read_yaml(settings.data_dir / "texts" / "channels.yml")["messages"]["technical_error"])
 

@@ -7,7 +7,8 @@ from typing import Dict
 
 from bot.config import load_settings
 from bot.localities import Localities, localities_at
-from bot.nlu.lexicon import read_yaml, teencode_table
+from bot.datafiles import read_yaml
+from bot.nlu.lexicon import teencode_table
 from bot.procedures.catalogue import Catalogue, catalogue_at
 from bot.procedures.directory import Directory, directory_at
 from bot.procedures.resolver import ProcedureResolver

@@ -9,7 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Set, Tuple
 
-from bot.nlu.lexicon import read_yaml, teencode_table
+from bot.datafiles import read_yaml
+from bot.nlu.lexicon import teencode_table
 from bot.nlu.text import fold, normalise
 
 _SYLLABLE = re.compile(r"\w+", re.UNICODE)

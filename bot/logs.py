@@ -8,7 +8,7 @@ stdout or stderr (prints, warnings, tracebacks) passes `mask` first:
 * the values of the secret settings (`SECRET_SETTINGS` and the passwords in `URL_SETTINGS`),
   a password in any URL, `Bearer` credentials and `token=`, `secret=`, `verification=`, ...
   values (a failed one-stop call names its URL, and the URL holds the verification value);
-* what `bot.analytics.masking.mask_text` recognises by its shape: phone and ID numbers, e-mail
+* what `bot.privacy.mask_text` recognises by its shape: phone and ID numbers, e-mail
   addresses, a name the citizen introduces, "4 số cuối là 1234";
 * in Rasa's structured records (JSON; forced with FORCE_JSON_LOGGING, as on a terminal Rasa
   would print coloured key=value pairs) the fields Rasa lists for anonymisation, masked whole:
@@ -32,10 +32,10 @@ import shutil
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 from urllib.parse import quote, unquote, urlsplit
 
-from bot.analytics.masking import MASK, mask_text
+from bot.privacy import MASK, mask_text
 
 SECRET_SETTINGS = (
     "RASA_TOKEN", "ONESTOP_TOKEN", "ONESTOP_WEBHOOK_SECRET", "TELEGRAM_TOKEN", "TELEGRAM_SECRET_TOKEN",
@@ -81,7 +81,7 @@ class Masker:
             if variants else None
 
     @classmethod
-    def from_environment(cls, environ: Optional[Dict[str, str]] = None) -> "Masker":
+    def from_environment(cls, environ: Optional[Mapping[str, str]] = None) -> "Masker":
         environ = os.environ if environ is None else environ
         secrets = [environ.get(name, "") for name in SECRET_SETTINGS]
         for name in URL_SETTINGS:

@@ -45,15 +45,15 @@ def rasa_endpoints(settings: Settings) -> Dict[str, Any]:
     endpoints: Dict[str, Any] = {
         "action_endpoint": {"url": settings.action_endpoint_url},
         "tracker_store": {
-            "type": "bot.store.tracker_store.PostgresTrackerStore", "dialect": "postgresql", "url": tracker.host or "127.0.0.1",
+            "type": "bot.rasa_plugins.tracker_store.PostgresTrackerStore", "dialect": "postgresql", "url": tracker.host or "127.0.0.1",
             "port": tracker.port or 5432, "db": tracker.database, "username": tracker.username or "postgres",
         },
-        # Rasa's own "redis" lock store loses messages under concurrency: bot/store/lock_store.py
-        "lock_store": {"type": "bot.store.lock_store.FifoRedisLockStore", "url": redis["host"],
+        # Rasa's own "redis" lock store loses messages under concurrency: bot/rasa_plugins/lock_store.py
+        "lock_store": {"type": "bot.rasa_plugins.lock_store.FifoRedisLockStore", "url": redis["host"],
                        "port": redis["port"], "db": redis["db"], "key_prefix": "assistant",
                        "use_ssl": redis["use_ssl"]},
         # Rasa's own "pika" broker falls behind a busy server and holds every event meanwhile
-        "event_broker": {"type": "bot.store.event_broker.BatchingPikaEventBroker",
+        "event_broker": {"type": "bot.rasa_plugins.event_broker.BatchingPikaEventBroker",
                          "url": amqp["host"], "port": amqp["port"],
                          "username": amqp["username"], "password": "${ASSISTANT_RABBITMQ_PASSWORD}",
                          "queues": [settings.rabbitmq_queue]},

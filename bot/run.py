@@ -325,7 +325,7 @@ def _environment(settings: Settings) -> Dict[str, str]:
 
 def preflight(settings: Settings) -> Optional[str]:
     """Data the answers depend on must load before anything starts."""
-    from bot.nlu.lexicon import LexiconError, read_yaml
+    from bot.datafiles import DataFileError, read_yaml
     from bot.procedures.catalogue import CatalogueError, load_catalogue
 
     from sqlalchemy.exc import SQLAlchemyError
@@ -335,7 +335,7 @@ def preflight(settings: Settings) -> Optional[str]:
     try:
         load_catalogue(settings.procedures_dir)
         read_yaml(settings.province_profile)
-    except (CatalogueError, LexiconError) as error:
+    except (CatalogueError, DataFileError) as error:
         return f"data error, nothing started: {error}"
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     if settings.scaled_out and not settings.production:
@@ -345,7 +345,7 @@ def preflight(settings: Settings) -> Optional[str]:
         return "RASA_SERVERS and ACTION_SERVERS must be at least 1"
     if settings.production:
         from bot.production import check_services
-        from bot.store import migrate
+        from bot.migrations import schema as migrate
 
         problem = check_services(settings)
         if problem:

@@ -14,7 +14,7 @@ import uuid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.analytics.consumer import rows_of
+from bot.analytics.broker_rows import rows_of
 from bot.nlu.text import fold, normalise
 from bot.nlu.values import dossier_code, dossier_code_spans, id_number, number_spans, phone_number
 from bot.sanitise import clean_message

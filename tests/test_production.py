@@ -35,7 +35,7 @@ def test_the_endpoints_file_names_the_secrets_but_holds_none(monkeypatch):
     endpoints = rasa_endpoints(settings)
     written = yaml.safe_dump(endpoints)
     assert "S3cret" not in written
-    assert endpoints["tracker_store"] == {"type": "bot.store.tracker_store.PostgresTrackerStore",
+    assert endpoints["tracker_store"] == {"type": "bot.rasa_plugins.tracker_store.PostgresTrackerStore",
                                           "dialect": "postgresql", "url": "db.internal", "port": 5433,
                                           "db": "conversations", "username": "rasa",
                                           "password": "${ASSISTANT_TRACKER_DB_PASSWORD}"}
@@ -122,7 +122,7 @@ def test_a_conversation_lands_in_postgresql_and_reaches_the_analytics_through_ra
 
 def test_the_assistants_database_was_migrated_by_alembic(production):
     _, _, app_url = production
-    from bot.store import migrate
+    from bot.migrations import schema as migrate
 
     assert migrate.current(app_url) == migrate.head()
 
@@ -131,6 +131,6 @@ def test_the_endpoints_file_on_disk_holds_no_password(production):
     assistant, _, _ = production
     written = yaml.safe_load((Path(assistant.var) / "endpoints.production.yml").read_text())
     assert written["event_broker"]["password"] == "${ASSISTANT_RABBITMQ_PASSWORD}"
-    assert written["event_broker"]["type"] == "bot.store.event_broker.BatchingPikaEventBroker"
-    assert written["tracker_store"]["type"] == "bot.store.tracker_store.PostgresTrackerStore"
-    assert written["lock_store"]["type"] == "bot.store.lock_store.FifoRedisLockStore"
+    assert written["event_broker"]["type"] == "bot.rasa_plugins.event_broker.BatchingPikaEventBroker"
+    assert written["tracker_store"]["type"] == "bot.rasa_plugins.tracker_store.PostgresTrackerStore"
+    assert written["lock_store"]["type"] == "bot.rasa_plugins.lock_store.FifoRedisLockStore"

@@ -19,7 +19,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot import knowledge, services
+from bot import clock, knowledge, services
 from bot.actions import lookup_lockout
 from bot.actions.context import answers_reason_question, procedure_question, reinterpreted
 from bot.actions.steering import steering
@@ -157,7 +157,7 @@ class ValidateDossierStatusForm(FormValidationAction):
                 return {"dossier_code": None, "requested_slot": None, "retry_count": 0}
             return failed(dispatcher, tracker, "dossier_code", "utter_invalid_dossier_code")
         # A locked code or sender: said now, not after asking for a verification value in vain.
-        at = db.now()
+        at = clock.now()
         refusal = lookup_lockout.refusal(services.app_db(), tracker.sender_id, canonical, at)
         if refusal is not None:
             utter_refusal(dispatcher, refusal, at)
@@ -331,7 +331,7 @@ class ActionCheckDossierStatus(Action):
         reset = [SlotSet("verification_value", None), SlotSet("dossier_code", None), SlotSet("pending_code", None)]
         if not code or not value:  # the form ended early and said why (a locked code)
             return reset
-        engine, at = services.app_db(), db.now()
+        engine, at = services.app_db(), clock.now()
         channel = tracker.get_latest_input_channel()
         refusal = lookup_lockout.refusal(engine, tracker.sender_id, code, at)
         if refusal is not None:

@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import knowledge, services
 from bot.actions.context import asked_with
-from bot.analytics.masking import mask_text
+from bot.privacy import mask_text
 from bot.actions.texts import contact_values
 from bot.store import db
 

@@ -15,7 +15,7 @@ from bot import knowledge
 from bot.localities import PlaceResolution
 from bot.actions.context import last_question
 from bot.config import load_settings
-from bot.nlu.lexicon import read_yaml
+from bot.datafiles import read_yaml
 from bot.nlu.text import fold
 
 

@@ -21,7 +21,7 @@ from bot.actions.steering import steering
 from bot.actions.texts import contact_values, response_text
 from bot.config import load_settings
 from bot.localities import PlaceResolution
-from bot.nlu.lexicon import read_yaml
+from bot.datafiles import read_yaml
 from bot.nlu.text import fold
 from bot.procedures import answers
 from bot.procedures.resolver import Resolution

@@ -15,7 +15,8 @@ from functools import lru_cache
 from typing import Dict, FrozenSet, Iterable, Optional, Tuple
 
 from bot.config import load_settings
-from bot.nlu.lexicon import read_yaml, teencode_table
+from bot.datafiles import read_yaml
+from bot.nlu.lexicon import teencode_table
 from bot.nlu.text import fold, normalise
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -50,10 +50,10 @@ def main(argv=None) -> int:
     if args.days < 1:
         print("✗ --days must be at least 1", file=sys.stderr)
         return 2
-    result = retention_module.apply(app, tracker, args.days, anonymise=args.anonymise)
+    removed = retention_module.apply(app, tracker, args.days, anonymise=args.anonymise)
     verb = "anonymised" if args.anonymise else "deleted"
-    print(f"✓ {verb} everything recorded before {result.cutoff:%Y-%m-%d %H:%M} UTC:")
-    for table, count in result.rows.items():
+    print(f"✓ {verb} everything recorded before {removed.cutoff:%Y-%m-%d %H:%M} UTC:")
+    for table, count in removed.rows.items():
         print(f"  {table}: {count}")
     return 0
 

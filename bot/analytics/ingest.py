@@ -23,7 +23,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot import knowledge
-from bot.analytics.masking import mask_message, mask_text, prompt_of
+from bot.clock import LOCAL_TZ, now
+from bot.privacy import mask_message, mask_text, prompt_of
 from bot.analytics.models import (broker_events, checkpoint, conversations, handoffs, lookups, messages, unmet,
                                   tracker_events)
 from bot.store.models import answer_ratings
@@ -40,7 +41,6 @@ class Source:
 TRACKER = Source("tracker", tracker_events)
 BROKER = Source("broker", broker_events)
 BATCH_SIZE = 500
-LOCAL_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Việt Nam: UTC+7, no daylight saving
 FALLBACK_INTENT = "nlu_fallback"
 CLARIFY_ACTION = "action_clarify_intent"
 HANDOFF_INTENTS = ("human_handoff", "complain")
@@ -98,10 +98,6 @@ def known_procedure(value: str) -> bool:
         return knowledge.catalogue().get(value) is not None or knowledge.directory().get(value) is not None
     except Exception:  # noqa: BLE001 - without the data files, keep what was set
         return True
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def read_checkpoint(engine: Engine, source: Source = TRACKER) -> int:

@@ -19,12 +19,12 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from sqlalchemy import and_, case, delete, distinct, func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from bot.analytics.ingest import LOCAL_TZ, LOOKUP_OUTCOMES, now
-from bot.analytics.masking import MASK
+from bot.analytics.ingest import LOOKUP_OUTCOMES
+from bot.clock import LOCAL_TZ, now
+from bot.privacy import MASK
 from bot.analytics.models import TARGET_SCOPES, conversations, handoffs, lookups, messages, targets, unmet
 from bot.nlu.text import fold
-from bot.store.db import FUNNEL_STAGES, OFFLINE_REASONS, RATINGS
-from bot.store.models import answer_ratings, funnel_events, lookup_locks, offline_reasons
+from bot.store.models import FUNNEL_STAGES, OFFLINE_REASONS, RATINGS, answer_ratings, funnel_events, lookup_locks, offline_reasons
 
 DEFAULT_DAYS = 30
 MAX_RANGE_DAYS = 3 * 366

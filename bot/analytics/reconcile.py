@@ -1,7 +1,7 @@
 """Production: the analytics' copies of Rasa's events made whole from the tracker store.
 
 A Rasa server writes a turn's events to PostgreSQL, then publishes them to RabbitMQ
-(bot/store/tracker_store.py: PostgresTrackerStore). A server killed between the two (SIGKILL,
+(bot/rasa_plugins/tracker_store.py: PostgresTrackerStore). A server killed between the two (SIGKILL,
 a power cut) takes the events it had not yet published with it: the conversation has them,
 the analytics would not. Every 30 s (ANALYTICS_RECONCILE_S) the consumer calls `reconcile`:
 it reads the tracker rows added since its checkpoint and stores, as broker copies, the events
@@ -26,7 +26,7 @@ from sqlalchemy import func, inspect, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.analytics.consumer import row_of_event, store
+from bot.analytics.broker_rows import row_of_event, store
 from bot.analytics.models import checkpoint, tracker_events
 
 CHECKPOINT = "reconcile"

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.analytics.ingest import local_day, utc
-from bot.analytics.masking import mask_event, prompt_of
+from bot.privacy import mask_event, prompt_of
 from bot.analytics.models import (broker_events, conversations, handoffs, lookups, messages, secret_values, unmet,
                                   tracker_events)
 from bot.store.models import answer_ratings, funnel_events, lookup_failures, lookup_locks, offline_reasons

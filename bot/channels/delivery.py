@@ -20,7 +20,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from bot.channels.admission import Admission
 from bot.channels.ratelimit import Verdict, limiter
 from bot.config import load_settings
-from bot.nlu.lexicon import read_yaml
+from bot.datafiles import read_yaml
 from bot.sanitise import clean_message
 
 logger = logging.getLogger(__name__)

@@ -42,7 +42,7 @@ from bot.channels.telegram_buttons import (BUTTON_STORE, CALLBACK_DATA_LIMIT, KE
                                            ButtonPayloads, button_store, key_for)
 from bot.channels.delivery import Incoming, deliver
 from bot.config import Settings, load_settings
-from bot.nlu.lexicon import read_yaml
+from bot.datafiles import read_yaml
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from bot.channels.messages import Button, Message, from_rasa, split_text
 from bot.channels.delivery import Incoming, deliver
 from bot.channels.zalo_tokens import TokenRefreshError, ZaloTokens, token_store
 from bot.config import load_settings
-from bot.nlu.lexicon import read_yaml
+from bot.datafiles import read_yaml
 
 logger = logging.getLogger(__name__)
 

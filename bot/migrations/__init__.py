@@ -1,1 +1,1 @@
-"""Alembic migrations of the assistant's database (APP_DB_URL): `python -m bot.store migrate`."""
+"""Alembic migrations of the assistant's database (APP_DB_URL): `python -m bot.migrations migrate`."""

@@ -1,11 +1,11 @@
-"""Alembic environment: the URL comes from the caller (bot.store.migrate), never from a file."""
+"""Alembic environment: the URL comes from the caller (bot.migrations.schema), never from a file."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from bot.store.migrate import schema_metadata
+from bot.migrations.schema import schema_metadata
 
 config = context.config
 target_metadata = schema_metadata()

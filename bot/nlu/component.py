@@ -23,4 +23,4 @@ class FromConfig:
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> Any:
-        return cls({**cls.get_default_config(), **config})  # type: ignore[attr-defined]
+        return cls({**cls.get_default_config(), **config})  # type: ignore[attr-defined,call-arg]

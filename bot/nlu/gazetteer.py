@@ -14,7 +14,8 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from functools import lru_cache
 
-from bot.nlu.lexicon import LexiconError, read_yaml, teencode_table
+from bot.datafiles import DataFileError, read_yaml
+from bot.nlu.lexicon import teencode_table
 from bot.nlu.text import fold, normalise
 
 _SYLLABLE = re.compile(r"\w+", re.UNICODE)
@@ -109,7 +110,7 @@ def _yaml_files(path: Optional[str]) -> Iterable[Path]:
     if root.is_file():
         return [root]
     if not root.is_dir():
-        raise LexiconError(f"{root}: no such file or folder")
+        raise DataFileError(f"{root}: no such file or folder")
     return sorted(root.glob("*.yml"))
 
 
@@ -146,10 +147,10 @@ def _entries(file: Path, key: str) -> List[dict]:
     if entries is None:
         return []
     if not isinstance(entries, list):
-        raise LexiconError(f"{file}: '{key}' must be a list")
+        raise DataFileError(f"{file}: '{key}' must be a list")
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict) or "id" not in entry:
-            raise LexiconError(f"{file}: {key}[{index}] has no 'id'")
+            raise DataFileError(f"{file}: {key}[{index}] has no 'id'")
     return entries
 
 

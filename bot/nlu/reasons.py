@@ -28,7 +28,8 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.lexicon import read_yaml, teencode_table
+from bot.datafiles import read_yaml
+from bot.nlu.lexicon import teencode_table
 from bot.nlu.text import fold, normalise
 
 OUTPUT = "offline_reason"

@@ -58,7 +58,7 @@ def caveat_lines(entry: Dict[str, Any], aspect: str, texts: Dict[str, Any], toda
     return "".join(line + "\n" for line in lines)
 
 
-def documents(entry: Dict[str, Any], texts: Dict[str, Any], detailed: bool = False) -> Dict[str, str]:
+def documents(entry: Dict[str, Any], texts: Dict[str, Any], detailed: bool = False) -> Dict[str, Any]:
     """The papers, one line each; their notes (special cases) only in the detailed answer."""
     lines = []
     for item in entry["documents"]:
@@ -73,7 +73,7 @@ def documents(entry: Dict[str, Any], texts: Dict[str, Any], detailed: bool = Fal
         )
     listed = "\n".join(lines) or texts["no_documents"].format(portal_url=entry["portal_url"])
     return {"documents": listed, "caveat": caveat(entry["documents_verified"], entry, texts),
-            "has_details": any(item.get("note") for item in entry["documents"])}
+            "has_details": any(bool(item.get("note")) for item in entry["documents"])}
 
 
 def fee(entry: Dict[str, Any], texts: Dict[str, Any], today: dt.date) -> Dict[str, str]:

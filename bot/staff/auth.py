@@ -15,6 +15,7 @@ from typing import List, Optional
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 
+from bot.clock import now
 from bot.staff.models import ROLES, login_failures, sessions, users
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
@@ -28,10 +29,6 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-@]{0,63}$")
 
 class AccountError(ValueError):
     """A user name, role or password that cannot be accepted; the message says why."""
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -58,8 +55,8 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, stored: str) -> bool:
     try:
-        scheme, n, r, p, salt, key = stored.split("$")
-        n, r, p = int(n), int(r), int(p)
+        scheme, cost, block, parallel, salt, key = stored.split("$")
+        n, r, p = int(cost), int(block), int(parallel)
         if scheme != "scrypt" or not (2 <= n <= 2 ** 20 and 1 <= r <= 32 and 1 <= p <= 16):
             return False
         expected = base64.b64decode(key)

@@ -16,9 +16,10 @@ import yaml
 from sqlalchemy.engine import Engine
 
 from bot.analytics import queries
-from bot.analytics.ingest import LOCAL_TZ, LOOKUP_OUTCOMES, utc
+from bot.analytics.ingest import LOOKUP_OUTCOMES, utc
+from bot.clock import LOCAL_TZ
 from bot.analytics.queries import Filters
-from bot.store.db import FUNNEL_STAGES, OFFLINE_REASONS, RATINGS
+from bot.store.models import FUNNEL_STAGES, OFFLINE_REASONS, RATINGS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

@@ -11,15 +11,11 @@ from sqlalchemy import MetaData, and_, create_engine, event, func, insert, inspe
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from bot.store.models import (answer_ratings, delivered_events, funnel_events, lookup_failures, lookup_locks,
-                              metadata, offline_reasons, subscriptions)
+from bot.clock import now
+from bot.store.models import (FUNNEL_STAGES, LOCK_SCOPES, OFFLINE_REASONS, RATINGS, answer_ratings,  # noqa: F401
+                              delivered_events, funnel_events, lookup_failures, lookup_locks, metadata,
+                              offline_reasons, subscriptions)
 
-FUNNEL_STAGES = ("procedure_viewed", "online_guidance", "draft_created", "submitted")
-LOCK_SCOPES = ("dossier", "sender", "onestop")
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def tune_sqlite(engine: Engine) -> Engine:
@@ -202,8 +198,6 @@ def funnel_for_code(engine: Engine, dossier_code: str) -> Optional[dict]:
 
 # -- why offline, and ratings --------------------------------------------------------------
 
-OFFLINE_REASONS = ("no_vneid", "dont_know_how", "no_scanner", "want_in_person", "not_online", "other")
-RATINGS = ("useful", "not_useful")
 
 
 def record_offline_reason(engine: Engine, sender_id: str, reason: str, procedure_id: Optional[str],

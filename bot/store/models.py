@@ -7,6 +7,12 @@ from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, Str
 
 metadata = MetaData()
 
+# The values the code columns hold.
+FUNNEL_STAGES = ("procedure_viewed", "online_guidance", "draft_created", "submitted")
+LOCK_SCOPES = ("dossier", "sender", "onestop")
+OFFLINE_REASONS = ("no_vneid", "dont_know_how", "no_scanner", "want_in_person", "not_online", "other")
+RATINGS = ("useful", "not_useful")
+
 subscriptions = Table(
     "subscriptions", metadata,
     Column("id", Integer, primary_key=True),

@@ -17,6 +17,7 @@ from typing import Iterator, List
 import pytest
 import requests
 
+from bot import clock
 from bot.actions import lookup_lockout
 from bot.store import db
 from tests.conftest import Assistant, temporary_postgres_database
@@ -250,7 +251,7 @@ def test_a_lock_survives_a_restart(stack):
     assert shows_status(stack.rest(code_after, "0284"))
     # the sandbox starts afresh, but the lock of `code` lives in the assistant's database
     engine = db.engine_for(stack.app_db_url)
-    assert lookup_lockout.refusal(engine, "anyone", code, db.now()) is not None
+    assert lookup_lockout.refusal(engine, "anyone", code, clock.now()) is not None
     refused = stack.rest(code, "7888")
     assert LOCKED_WORDS in refused
 

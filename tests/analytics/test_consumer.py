@@ -10,7 +10,8 @@ import aio_pika
 import pytest
 from sqlalchemy import func, select
 
-from bot.analytics.consumer import RASA_EXCHANGE, Consumer, rows_of
+from bot.analytics.broker_rows import rows_of
+from bot.analytics.consumer import RASA_EXCHANGE, Consumer
 from bot.analytics.engines import app_engine
 from bot.analytics.models import broker_events
 from tests.conftest import RABBITMQ_URL, delete_rabbitmq_queue

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from bot.analytics import ingest as ingestion
-from bot.analytics.masking import MASK
+from bot.privacy import MASK
 from bot.analytics.models import conversations, handoffs, lookups, messages, tracker_events
 from tests.analytics import seed
 

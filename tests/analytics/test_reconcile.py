@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import create_engine, func, insert, select
 
-from bot.analytics.consumer import rows_of, store
+from bot.analytics.broker_rows import rows_of, store
 from bot.analytics.engines import app_engine
 from bot.analytics.models import broker_events, tracker_events, tracker_metadata
 from bot.analytics.reconcile import reconcile

@@ -14,9 +14,11 @@ import itertools
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs
+
+from tests.fakes.server import ApiServer
 
 BOT_USER = {"id": 123, "is_bot": True, "first_name": "Trợ lý dịch vụ công", "username": "dichvucong_test_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -80,8 +82,7 @@ class FakeTelegramApi:
         self._next_update_id = 1000
         self._sent: Dict[int, List[Dict[str, Any]]] = {}
         self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = ApiServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # --- control ------------------------------------------------------------------------

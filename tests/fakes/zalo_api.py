@@ -12,9 +12,11 @@ import itertools
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Dict, List, Optional, Set, Tuple
 from urllib.parse import parse_qs
+
+from tests.fakes.server import ApiServer
 
 INVALID_TOKEN = -216
 EXPIRED_TOKEN = -220
@@ -72,8 +74,7 @@ class FakeZaloApi:
         self._sent: Dict[str, List[Dict[str, Any]]] = {}
         self._issued = itertools.count(2)
         self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = ApiServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # --- control ------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
 from bot.config import ROOT
-from bot.nlu.lexicon import read_yaml, teencode_table
+from bot.datafiles import read_yaml
+from bot.nlu.lexicon import teencode_table
 from bot.nlu.reasons import NONE, ReasonModel, sentences_of
 from bot.nlu.text import fold
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, func, inspect, select
 
+from bot import clock
 from bot.staff import views
 from tests.analytics import seed
 from tests.staff.conftest import ADMIN, LOCKABLE, PERIOD, ROOT, VIEWER
@@ -239,7 +240,7 @@ def test_sessions_expire(tmp_path):
     outcome, session = auth.log_in(engine, "An ", "mat-khau-du-dai")
     assert outcome == "ok" and auth.session_for(engine, session.token).role == "viewer"
     with engine.begin() as connection:
-        connection.execute(update(sessions).values(expires_at=auth.now() - dt.timedelta(seconds=1)))
+        connection.execute(update(sessions).values(expires_at=clock.now() - dt.timedelta(seconds=1)))
     assert auth.session_for(engine, session.token) is None
     assert auth.remove_user(engine, "an") and auth.log_in(engine, "an", "mat-khau-du-dai")[0] == "refused"
 

@@ -12,6 +12,7 @@ from typing import Dict, Optional
 import pytest
 from sqlalchemy import create_engine, insert, select, update
 
+from bot import clock
 from bot.staff import auth
 from bot.staff.models import sessions
 from tests.staff.conftest import ADMIN, PERIOD, VIEWER, Reply
@@ -93,7 +94,7 @@ def test_an_expired_session_is_refused(staff_app):
     assert client.get("/", **PERIOD).status == 200
     with engine(staff_app).begin() as connection:
         connection.execute(update(sessions).where(sessions.c.token_hash == hashlib.sha256(token.encode()).hexdigest())
-                           .values(expires_at=auth.now() - dt.timedelta(seconds=1)))
+                           .values(expires_at=clock.now() - dt.timedelta(seconds=1)))
     assert refused(client.get("/", **PERIOD))
     assert refused(client.get("/intents", format="csv", **PERIOD))
 
@@ -116,7 +117,7 @@ def test_a_session_of_a_removed_or_reset_account_is_refused(staff_app):
     with database.begin() as connection:
         connection.execute(insert(sessions).values(
             token_hash=hashlib.sha256(orphan.encode()).hexdigest(), user_name="tam-thoi", csrf_token="x" * 43,
-            created_at=auth.now(), expires_at=auth.now() + dt.timedelta(hours=1)))
+            created_at=clock.now(), expires_at=clock.now() + dt.timedelta(hours=1)))
     assert refused(raw(staff_app, "GET", "/", cookie(orphan)))
 
 

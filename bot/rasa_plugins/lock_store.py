@@ -25,7 +25,7 @@ on disk here): waiting tickets skip the vanished ones, so the queue goes on; a c
 two messages in flight at that instant may have them handled side by side, once.
 
     lock_store:
-      type: bot.store.lock_store.FifoRedisLockStore
+      type: bot.rasa_plugins.lock_store.FifoRedisLockStore
       url: host, port: 6379, db: 0, password: ..., key_prefix: assistant
 """
 

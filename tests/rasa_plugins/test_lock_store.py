@@ -9,7 +9,7 @@ import uuid
 import pytest
 from rasa.core.lock_store import LockError
 
-from bot.store.lock_store import FifoRedisLockStore
+from bot.rasa_plugins.lock_store import FifoRedisLockStore
 
 REDIS = {"host": "127.0.0.1", "port": 6379, "db": 8, "key_prefix": "test"}
 
@@ -80,7 +80,7 @@ def test_a_conversation_leaves_no_keys_once_its_messages_are_handled():
 
 
 def test_a_holder_longer_than_a_tickets_life_keeps_the_lock_by_its_heartbeat(monkeypatch):
-    import bot.store.lock_store as lock_store
+    import bot.rasa_plugins.lock_store as lock_store
 
     monkeypatch.setattr(lock_store, "ALIVE_MS", 200)
     servers = [FifoRedisLockStore(**REDIS), FifoRedisLockStore(**REDIS)]

@@ -1,4 +1,4 @@
-"""`python -m bot.store migrate|check` on APP_DB_URL (or --url)."""
+"""`python -m bot.migrations migrate|check` on APP_DB_URL (or --url)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from bot.config import load_settings
-from bot.store import migrate
+from bot.migrations import schema as migrate
 
 
 def main(argv=None) -> int:  # noqa: ANN001
-    parser = argparse.ArgumentParser(prog="python -m bot.store", description="the assistant's database schema")
+    parser = argparse.ArgumentParser(prog="python -m bot.migrations", description="the assistant's database schema")
     parser.add_argument("command", choices=["migrate", "check"])
     parser.add_argument("--url", default=None, help="database URL (default: APP_DB_URL)")
     args = parser.parse_args(argv)
@@ -20,7 +20,7 @@ def main(argv=None) -> int:  # noqa: ANN001
         return 0
     found, wanted = migrate.current(url), migrate.head()
     if found != wanted:
-        print(f"✗ database at revision {found or 'none'}, code expects {wanted}: run `python -m bot.store migrate`",
+        print(f"✗ database at revision {found or 'none'}, code expects {wanted}: run `python -m bot.migrations migrate`",
               file=sys.stderr)
         return 1
     print(f"✓ database at revision {found}")

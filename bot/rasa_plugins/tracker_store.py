@@ -183,7 +183,7 @@ class PostgresTrackerStore(SQLTrackerStore):
     The table and rows are Rasa's.
 
         tracker_store:
-          type: bot.store.tracker_store.PostgresTrackerStore
+          type: bot.rasa_plugins.tracker_store.PostgresTrackerStore
           (the other settings as for Rasa's `SQL` store)
     """
 

@@ -21,7 +21,7 @@ connection whole; the next send opens a new one. A batch whose confirmation was 
 sent twice: the consumer stores each event once (digest).
 
     event_broker:
-      type: bot.store.event_broker.BatchingPikaEventBroker
+      type: bot.rasa_plugins.event_broker.BatchingPikaEventBroker
       (the other settings as for Rasa's `pika` broker)
 """
 

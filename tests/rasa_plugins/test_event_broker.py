@@ -8,7 +8,7 @@ import uuid
 
 import aio_pika
 
-from bot.store.event_broker import BatchingPikaEventBroker
+from bot.rasa_plugins.event_broker import BatchingPikaEventBroker
 from tests.conftest import RABBITMQ_URL, delete_rabbitmq_queue
 
 

@@ -1,6 +1,6 @@
 """The assistant's database schema under alembic: upgrade, check, and what the schema is.
 
-Production (PostgreSQL) runs `python -m bot.store migrate` (bot.run does it before starting
+Production (PostgreSQL) runs `python -m bot.migrations migrate` (bot.run does it before starting
 the services in the production profile); the embedded default's SQLite files are created
 directly from the same tables. tests/store/test_migrations.py checks that the migrations
 build exactly these tables on SQLite and on PostgreSQL.
@@ -38,7 +38,10 @@ def alembic_config(url: str) -> Config:
 
 
 def head() -> str:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    found = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    if found is None:
+        raise RuntimeError("no migration in bot/migrations/versions")
+    return found
 
 
 def current(url: str) -> Optional[str]:

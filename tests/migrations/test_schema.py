@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, create_engine, insert, inspect, select
 
-from bot.store import migrate
+from bot.migrations import schema as migrate
 from bot.store.db import engine_for, now
 from bot.store.models import subscriptions
 
@@ -71,11 +71,11 @@ def test_the_check_command_tells_the_operator_what_to_run(tmp_path):
     url = f"sqlite:///{tmp_path / 'app.db'}"
 
     def run(command: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "bot.store", command, "--url", url],
+        return subprocess.run([sys.executable, "-m", "bot.migrations", command, "--url", url],
                               cwd=ROOT, capture_output=True, text=True, timeout=120)
 
     refused = run("check")
-    assert refused.returncode == 1 and "python -m bot.store migrate" in refused.stderr
+    assert refused.returncode == 1 and "python -m bot.migrations migrate" in refused.stderr
     assert run("migrate").returncode == 0
     checked = run("check")
     assert checked.returncode == 0 and migrate.head() in checked.stdout

@@ -13,7 +13,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.store.tracker_store import EmbeddedTrackerStore
+from bot.rasa_plugins.tracker_store import EmbeddedTrackerStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,7 +129,7 @@ def test_an_idle_conversation_is_read_back_from_the_table(tmp_path, domain):
 def postgres_store(url: str, domain):
     from sqlalchemy.engine import make_url
 
-    from bot.store.tracker_store import PostgresTrackerStore
+    from bot.rasa_plugins.tracker_store import PostgresTrackerStore
 
     parsed = make_url(url)
     return PostgresTrackerStore(domain=domain, dialect="postgresql", host=parsed.host, port=parsed.port,

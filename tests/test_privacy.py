@@ -1,6 +1,6 @@
 import pytest
 
-from bot.analytics.masking import MASK, mask_event, mask_message, mask_text, prompt_of
+from bot.privacy import MASK, mask_event, mask_message, mask_text, prompt_of
 
 
 @pytest.mark.parametrize("text", [
