@@ -83,7 +83,7 @@ unit: install train
 	$(PY) -m pytest
 
 core: install train
-	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core
+	$(PY) -m bot.rasa_patches test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core
 
 nlu-check: install train
 	$(PY) -m scripts.eval_nlu --model $(MODEL) --enforce

@@ -76,7 +76,7 @@ http {{
     # No connection kept to a Rasa server: with kept-alive connections, a burst of 200 citizens
     # left a hundred of its first messages unanswered on them (nginx waited for proxy_read_timeout;
     # the server never handled it; Sanic 21.12, Rasa's pin). One connection per message, and a
-    # listen backlog large enough for the burst (bot/run.py, SANIC_BACKLOG).
+    # listen backlog large enough for the burst (bot/run/topology.py, SANIC_BACKLOG).
     upstream rasa {{
 {rasa}
     }}
@@ -91,7 +91,7 @@ http {{
         keepalive_timeout 2s;  # closed before Sanic's own 5 s idle timeout could race a request
     }}
     server {{
-        listen {settings.rasa_port} backlog=1024;
+        listen {settings.bind_host}:{settings.rasa_port} backlog=1024;
         location = /nginx-health {{ return 200 "ok"; }}
         # A message in flight on a server that died, or no server up: the citizen's channel
         # still gets a JSON answer in its format, with the text of data/texts/channels.yml.
@@ -133,8 +133,12 @@ http {{
 """
 
 
+def nginx_config_path(settings: Settings) -> Path:
+    return settings.var_dir / "nginx.conf"
+
+
 def write_nginx_config(settings: Settings) -> Path:
-    path = settings.var_dir / "nginx.conf"
+    path = nginx_config_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(nginx_config(settings), encoding="utf-8")
     return path

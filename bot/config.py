@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +76,7 @@ class Settings:
     zalo_oauth_url: str
     web_port: int                 # website widget and its demo page
     endpoints_file: Path          # Rasa's stores, broker and action server (endpoints.yml)
-    rasa_speedups: bool           # bot/rasa_speedups.py; off only to compare with stock Rasa
+    rasa_patches_off: frozenset   # bot/rasa_patches left out by name (or `all`: stock Rasa, to compare)
     # Staff analytics web app.
     staff_port: int
     staff_secure_cookies: bool    # add `Secure` to the session cookie (behind HTTPS)
@@ -91,7 +92,7 @@ class Settings:
     reconcile_s: float            # production: how often the consumer copies undelivered events
     reconcile_grace_s: float      # ... from tracker rows at least this old (bot/analytics/reconcile.py)
     action_endpoint_url: str      # where Rasa calls the action server (a load balancer when scaled out)
-    bind_host: str                # interface of the notifier and the staff app (0.0.0.0 in a container)
+    bind_host: str                # interface every service listens on (0.0.0.0 in a container)
     # Scale-out (production profile only): several Rasa servers and action servers on ports
     # from REPLICA_PORT_BASE, behind nginx listening on RASA_PORT and ACTIONS_PORT.
     rasa_servers: int
@@ -160,7 +161,10 @@ def _onestop_secret(name: str, sandbox_value: str) -> str:
     return sandbox_value
 
 
+@lru_cache(maxsize=1)
 def load_settings() -> Settings:
+    """The settings, read from the environment once per process (tests that change the
+    environment call `load_settings.cache_clear()`; tests/conftest.py does before each test)."""
     return Settings(
         rasa_port=_int("RASA_PORT", 5005),
         actions_port=_int("ACTIONS_PORT", 5055),
@@ -201,7 +205,8 @@ def load_settings() -> Settings:
         zalo_oauth_url=os.environ.get("ZALO_OAUTH_URL", "https://oauth.zaloapp.com"),
         web_port=_int("WEB_PORT", 8080),
         endpoints_file=Path(os.environ.get("RASA_ENDPOINTS", ROOT / "endpoints.yml")),
-        rasa_speedups=_bool("RASA_SPEEDUPS", True),
+        rasa_patches_off=frozenset(name.strip() for name in os.environ.get("RASA_PATCHES_OFF", "").split(",")
+                                   if name.strip()),
         staff_port=_int("STAFF_PORT", 8090),
         staff_secure_cookies=_bool("STAFF_SECURE_COOKIES", False),
         retention_days=_int("RETENTION_DAYS", 365),

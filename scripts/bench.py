@@ -236,7 +236,7 @@ def floor_ms(model: Path, samples: int = 300) -> float:
 
 
 # Stock Rasa's own stores and code for the stock model: Rasa's SQL tracker store on SQLite and
-# none of bot/rasa_speedups.py. The project runs endpoints.yml.
+# none of bot/rasa_patches. The project runs endpoints.yml.
 STOCK_ENDPOINTS = """action_endpoint:
   url: http://localhost:${ACTIONS_PORT}/webhook
 tracker_store:
@@ -251,7 +251,7 @@ def bench_model(name: str, model: Path, levels: List[int], seconds: float) -> Di
     if name == "stock":
         endpoints = RESULTS / "bench-stock-endpoints.yml"
         endpoints.write_text(STOCK_ENDPOINTS)
-        env = {"RASA_ENDPOINTS": str(endpoints), "RASA_SPEEDUPS": "0"}
+        env = {"RASA_ENDPOINTS": str(endpoints), "RASA_PATCHES_OFF": "all"}
     stack = Stack(model, env)
     try:
         startup = stack.wait_answering()

@@ -30,7 +30,7 @@ def free_port_block() -> int:
     """A base port for `REPLICA_PORT_BASE`: two Rasa servers (base, +1), two action servers (+50, +51)."""
     import random
 
-    from bot.run import port_in_use
+    from bot.run.supervision import port_in_use
 
     while True:
         base = random.randrange(20000, 30000)  # below the ephemeral ports (32768-)
@@ -47,6 +47,36 @@ def wait_for_rasa(port: int, token: str, timeout: float = 300) -> None:
         except OSError:
             time.sleep(0.5)
     raise AssertionError(f"the Rasa server on port {port} did not answer")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def rasa_patched() -> None:
+    """The tests run Rasa as the server and the shell do: with bot/rasa_patches installed."""
+    from bot import rasa_patches
+
+    rasa_patches.install(off=())
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Settings are read once per process; a test that sets the environment gets them anew."""
+    from bot.config import load_settings
+
+    real_setenv, real_delenv = monkeypatch.setenv, monkeypatch.delenv
+
+    def setenv(*args: Any, **kwargs: Any) -> None:
+        real_setenv(*args, **kwargs)
+        load_settings.cache_clear()
+
+    def delenv(*args: Any, **kwargs: Any) -> None:
+        real_delenv(*args, **kwargs)
+        load_settings.cache_clear()
+
+    monkeypatch.setenv, monkeypatch.delenv = setenv, delenv  # type: ignore[method-assign]
+    load_settings.cache_clear()
+    yield
+    monkeypatch.undo()  # the environment back before the settings are read again
+    load_settings.cache_clear()
 
 
 def trained_model() -> Path:

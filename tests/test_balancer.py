@@ -10,7 +10,7 @@ from typing import List
 
 import pytest
 
-from bot.run import port_in_use
+from bot.run.supervision import port_in_use
 from tests.conftest import (Assistant, assert_analytics_has_every_event, delete_rabbitmq_queue, free_port,
                             free_port_block, temporary_postgres_database, tracker_rows, wait_for_rasa)
 

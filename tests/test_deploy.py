@@ -41,4 +41,4 @@ def test_the_image_runs_the_supervisor_with_the_lock_file():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "python:3.10" in dockerfile and "requirements.lock" in dockerfile
     assert 'CMD ["python", "-m", "bot.run", "serve"]' in dockerfile
-    assert (ROOT / "bot" / "run.py").exists()
+    assert (ROOT / "bot" / "run" / "__main__.py").exists()  # what `python -m bot.run` runs

@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.analytics.broker_rows import rows_of, store
 from bot.analytics.reconcile import reconcile
+from bot.config import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ async def serve(consumer: Consumer, port: int) -> None:
     app.router.add_get("/health", health)
     runner = web.AppRunner(app)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, load_settings().bind_host, port).start()
     try:
         await consumer.run()
     finally:

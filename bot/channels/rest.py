@@ -11,7 +11,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import rasa_speedups
+from bot.rasa_patches import close_sessions
 from bot.channels.delivery import Incoming, Outcome, deliver
 from bot.config import load_settings
 
@@ -28,13 +28,11 @@ class CitizenRestInput(RestInput):
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
-        if load_settings().rasa_speedups:
-            rasa_speedups.install()  # the REST channel is in every run's credentials
         hook = Blueprint("citizen_rest_webhook", __name__)
 
         @hook.listener("after_server_stop")
         async def close_http_clients(*_: Any) -> None:
-            await rasa_speedups.close_sessions()
+            await close_sessions()  # the action server's shared clients
 
         @hook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -16,7 +16,7 @@ The memory is only right while this process is the tracker store's only writer, 
 what the embedded default runs (one Rasa server). Production runs several Rasa servers on
 PostgreSQL with `PostgresTrackerStore` below (docs: README, Production).
 
-Both refuse Rasa's fallback to memory (`refuse_memory_fallback`).
+Both rely on bot/rasa_patches refusing Rasa's fallback to memory, and say so when it is off.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, create_engine_kwargs
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -54,35 +54,13 @@ def rasa_row(sender_id: str, event: Event) -> Dict[str, Any]:
             "action_name": data.get("name"), "data": json.dumps(data)}
 
 
-def _fail(error: Exception) -> None:
-    raise error
+def check_memory_fallback_refused() -> None:
+    """Say loudly when Rasa's FailSafeTrackerStore may answer from memory (bot/rasa_patches/tracker_store.py)."""
+    from bot import rasa_patches
 
-
-def refuse_memory_fallback() -> None:
-    """Make Rasa's FailSafeTrackerStore fail a message when the store fails, instead of falling back.
-
-    Rasa wraps every tracker store in FailSafeTrackerStore: when the store cannot be read it
-    answers the message from a blank conversation, and when it cannot be written it keeps the
-    turn in memory only. Measured with PostgreSQL restarted under traffic
-    (tests/test_service_restarts.py): citizens got answers out of context, and answered turns
-    never reached the store nor the analytics. With this, the message fails and its channel
-    tells the citizen, in Vietnamese, to send it again. Called by our stores' constructors,
-    which run before Rasa's Agent wraps them.
-    """
-    from rasa.core.agent import Agent
-
-    original = Agent._create_tracker_store
-    if getattr(original, "refuses_fallback", False):
-        return
-
-    def create(store: Any, domain: Any) -> Any:
-        wrapped = original(store, domain)
-        if isinstance(wrapped, FailSafeTrackerStore):
-            wrapped._on_tracker_store_error = _fail
-        return wrapped
-
-    create.refuses_fallback = True  # type: ignore[attr-defined]
-    Agent._create_tracker_store = staticmethod(create)  # type: ignore[method-assign]
+    if "no_memory_fallback" not in rasa_patches.installed():
+        logger.warning("the patch no_memory_fallback is not installed: when the tracker store fails, Rasa "
+                       "answers from a blank conversation and keeps turns in memory only")
 
 
 class EmbeddedTrackerStore(SQLTrackerStore):
@@ -101,7 +79,7 @@ class EmbeddedTrackerStore(SQLTrackerStore):
         self._max_idle_s = float(max_idle_s)
         self._sessions: "OrderedDict[str, Tuple[float, List[str]]]" = OrderedDict()
         self._lock = threading.Lock()
-        refuse_memory_fallback()
+        check_memory_fallback_refused()
 
     # -- the memory of latest sessions --------------------------------------------------------
 
@@ -195,7 +173,7 @@ class PostgresTrackerStore(SQLTrackerStore):
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self._outage_s = float(outage_s)
         self._retrieved: Dict[str, int] = {}  # events of the latest session, as last retrieved here
-        refuse_memory_fallback()
+        check_memory_fallback_refused()
 
     async def _patiently(self, work: Callable[[], Awaitable[T]]) -> T:
         deadline = time.monotonic() + self._outage_s

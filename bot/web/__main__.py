@@ -13,7 +13,7 @@ def main() -> int:
     settings = load_settings()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=settings.web_port)
-    parser.add_argument("--host", default="0.0.0.0", help="interface to listen on (default: all)")
+    parser.add_argument("--host", default=settings.bind_host, help="interface to listen on (default: BIND_HOST, %(default)s)")
     args = parser.parse_args()
     try:
         app = create_app(settings)

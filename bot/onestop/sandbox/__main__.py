@@ -20,7 +20,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="default ONESTOP_SANDBOX_PORT or %(default)s")
     parser.add_argument("--db-url", default=settings.sandbox_db_url,
                         help="SQLAlchemy URL, SQLite or PostgreSQL; default ONESTOP_SANDBOX_DB_URL or %(default)s")
-    parser.add_argument("--host", default="127.0.0.1", help="default %(default)s (this machine only)")
+    parser.add_argument("--host", default=settings.bind_host, help="interface to listen on (default: BIND_HOST, %(default)s)")
     args = parser.parse_args(argv)
 
     from sqlalchemy.exc import SQLAlchemyError

@@ -2,13 +2,14 @@ import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from bot import rasa_speedups
+from bot import rasa_patches
+from bot.rasa_patches.actions import json_text
+from bot.rasa_patches.graph import run_in_order
+from bot.rasa_patches.logs import LOG_ONLY_DEEPCOPY_MODULES
 
 
 def test_valid_action_answers_pass_and_invalid_ones_still_raise_rasas_error():
-    rasa_speedups.install()
-    rasa_speedups.install()  # idempotent
-    assert RemoteAction._validate_action_result is not rasa_speedups._original  # installed
+    assert "action_validator" in rasa_patches.installed()  # by the tests' session fixture, as by the server
     action = RemoteAction("action_answer_procedure", None)
     assert action._validate_action_result({"events": [{"event": "slot", "name": "procedure", "value": "khai_sinh"}],
                                            "responses": [{"text": "chào"}]})
@@ -34,7 +35,7 @@ def test_the_graph_runs_in_order_with_dasks_results(agent):
             return {**graph, PLACEHOLDER_MESSAGE: (PLACEHOLDER_MESSAGE, [UserMessage(text, message_id="m")]),
                     PLACEHOLDER_TRACKER: (PLACEHOLDER_TRACKER, DialogueStateTracker("t", agent.domain.slots))}
         (name, by_dask), = dask.get(inputs(), [target])
-        (ours_name, ours), = rasa_speedups.run_in_order(inputs(), [target])
+        (ours_name, ours), = run_in_order(inputs(), [target])
         assert ours_name == name == target
         def seen(messages):
             return [{key: value for key, value in m.as_dict().items() if key != "text_tokens"}
@@ -46,8 +47,13 @@ def test_the_graph_runs_in_order_with_dasks_results(agent):
 def test_answers_are_the_same_after_install(agent):
     import asyncio
 
-    before = [asyncio.run(agent.parse_message(text)) for text in PARSED]
-    rasa_speedups.install()
+    rasa_patches.uninstall()
+    try:
+        assert type(agent.processor.graph_runner).run.__module__ == "rasa.engine.runner.dask"  # Rasa's own
+        before = [asyncio.run(agent.parse_message(text)) for text in PARSED]
+    finally:
+        rasa_patches.install(off=())
+    agent.processor.graph_runner.__dict__.pop("_graphs_by_targets", None)
     after = [asyncio.run(agent.parse_message(text)) for text in PARSED]
     assert agent.processor.graph_runner.__dict__["_graphs_by_targets"]  # the installed runner ran
     assert [(p["intent"]["name"], round(p["intent"]["confidence"], 6), p["entities"]) for p in before] == \
@@ -58,7 +64,6 @@ def test_answers_are_the_same_after_install(agent):
 def test_event_classes_are_found_by_type_name_and_unknown_types_still_fail():
     from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 
-    rasa_speedups.install()
     assert Event.resolve_by_type("user") is UserUttered
     assert Event.resolve_by_type("slot") is SlotSet
     assert Event.resolve_by_type("action") is ActionExecuted
@@ -74,7 +79,6 @@ def test_calls_to_the_action_server_share_a_kept_alive_connection():
     from aiohttp import web
     from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
-    rasa_speedups.install()
     peers = []
 
     async def webhook(request: web.Request) -> web.Response:
@@ -98,9 +102,9 @@ def test_calls_to_the_action_server_share_a_kept_alive_connection():
         with pytest.raises(ClientResponseError):
             await endpoint.request(json={"fail": True})
         assert len(set(peers)) == 1 and len(peers) == 4  # one connection for four calls
-        await rasa_speedups.close_sessions()
+        await rasa_patches.close_sessions()
         assert await endpoint.request(json={"n": 9}) == {"echo": 9}  # a closed client is replaced
-        await rasa_speedups.close_sessions()
+        await rasa_patches.close_sessions()
         await runner.cleanup()
 
     asyncio.run(scenario())
@@ -111,12 +115,11 @@ def test_log_only_copies_are_skipped_unless_rasa_logs_debug():
     import importlib
     import logging
 
-    rasa_speedups.install()
     states = [{"user": {"intent": "hoi_thu_tuc"}}]
     rasa_logger = logging.getLogger("rasa")
     level = rasa_logger.level
     try:
-        for name in rasa_speedups.LOG_ONLY_DEEPCOPY_MODULES:
+        for name in LOG_ONLY_DEEPCOPY_MODULES:
             module = importlib.import_module(name)
             rasa_logger.setLevel(logging.INFO)
             assert module.copy.deepcopy(states) is states
@@ -132,7 +135,6 @@ def test_log_only_copies_are_skipped_unless_rasa_logs_debug():
 def test_slots_copy_as_copy_copy_did(agent):
     import copy
 
-    rasa_speedups.install()
     for slot in agent.domain.slots:
         slot.value = "giá trị" if slot.type_name == "text" else slot.value
         duplicate = copy.copy(slot)
@@ -145,15 +147,14 @@ def test_slots_copy_as_copy_copy_did(agent):
 def test_action_requests_are_the_same_json():
     import json
 
-    rasa_speedups.install()
     payload = {"next_action": "action_answer_procedure", "sender_id": "c/1",
                "tracker": {"events": [{"event": "user", "text": "lệ phí \"khai sinh\"", "confidence": 0.9123456789,
                                        "timestamp": 1764201600.123456, "nested": [None, True, 3]}]},
                "domain": {"slots": {}}}
-    assert json.loads(rasa_speedups.json_text(payload)) == payload
-    assert json.loads(rasa_speedups.json_text({1: float("nan")})).keys() == {"1"}  # stdlib's fallback
+    assert json.loads(json_text(payload)) == payload
+    assert json.loads(json_text({1: float("nan")})).keys() == {"1"}  # stdlib's fallback
     with pytest.raises(TypeError):
-        rasa_speedups.json_text({"x": object()})
+        json_text({"x": object()})
 
 
 ANSWERS = [
@@ -176,7 +177,6 @@ def test_the_validator_built_once_agrees_with_jsonschema(answer):
     from jsonschema import Draft7Validator
     from jsonschema.validators import validator_for
 
-    rasa_speedups.install()
     schema = RemoteAction.action_response_format_spec()
     expected = validator_for(schema, default=Draft7Validator)(schema).is_valid(answer)
     action = RemoteAction("action_answer_procedure", None)

@@ -1,0 +1,19 @@
+"""Rasa's command line with the project's patches installed: `python -m bot.rasa_patches run ...`.
+
+The Rasa server and `make shell` start this way (bot/run/topology.py), so both run the same Rasa."""
+
+import sys
+
+
+def main() -> None:
+    from rasa.__main__ import main as rasa_main
+
+    import bot.rasa_patches
+
+    bot.rasa_patches.install()
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
