@@ -26,7 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, html, json, raw, redirect, text
 from sqlalchemy.engine import Engine
 
-from bot.analytics import engines, ingest, queries
+from bot.analytics import engines, filters, ingest, nlu_export, online, queries, targets
 from bot.config import ROOT, Settings
 from bot.staff import auth, views
 from bot.staff.models import metadata as staff_metadata
@@ -136,7 +136,7 @@ def create_app(settings: Settings, static_dir: Path = STATIC_DIR, ingest_every_s
         body = templates.get_template(template).render(labels=views.labels(), **context)
         return html(body, status=status, headers={"Cache-Control": "no-store"})
 
-    def page_context(request: Request, f: queries.Filters, problems, **extra: Any) -> Dict[str, Any]:
+    def page_context(request: Request, f: filters.Filters, problems, **extra: Any) -> Dict[str, Any]:
         session: auth.Session = request.ctx.session
         keep = {"by": extra.get("by")} if extra.get("by") else {}
 
@@ -150,7 +150,7 @@ def create_app(settings: Settings, static_dir: Path = STATIC_DIR, ingest_every_s
                 **extra}
 
     def filters_of(request: Request):
-        return queries.parse_filters(request.args.get("start"), request.args.get("end"),
+        return filters.parse_filters(request.args.get("start"), request.args.get("end"),
                                      request.args.get("channel"))
 
     # -- authentication -----------------------------------------------------------------
@@ -238,7 +238,7 @@ def create_app(settings: Settings, static_dir: Path = STATIC_DIR, ingest_every_s
             wanted = request.args.get("format")
             if wanted == "yaml" and path == "/not-understood":
                 missed = await offload(queries.not_understood, engine, f, NLU_EXPORT_LIMIT)
-                return download(queries.nlu_yaml(row["text"] for row in missed),
+                return download(nlu_export.nlu_yaml(row["text"] for row in missed),
                                 "application/x-yaml; charset=utf-8", views.export_name(path, "nlu", f, "yml"))
             args = {"by": request.args.get("by")}
             kwargs = {"can_edit": request.ctx.session.role == "admin"} if path == "/funnel" else {}
@@ -259,7 +259,7 @@ def create_app(settings: Settings, static_dir: Path = STATIC_DIR, ingest_every_s
 
     @app.get("/report")
     async def weekly_report(request: Request) -> HTTPResponse:
-        monday, unreadable = queries.parse_week(request.args.get("week"))
+        monday, unreadable = filters.parse_week(request.args.get("week"))
         page = await offload(views.report, engine, monday)
         f = page.context["week"]
         if request.args.get("format") == "csv":
@@ -269,11 +269,11 @@ def create_app(settings: Settings, static_dir: Path = STATIC_DIR, ingest_every_s
         known = await offload(queries.channels, engine)
 
         def week_url(day: dt.date) -> str:
-            return "/report?" + urlencode({"week": queries.week_code(day)})
+            return "/report?" + urlencode({"week": filters.week_code(day)})
 
-        return render("report.html", page=page, channels=known, week_url=week_url, week_code=queries.week_code(monday),
+        return render("report.html", page=page, channels=known, week_url=week_url, week_code=filters.week_code(monday),
                       previous=page.context["before"].start, following=f.start + dt.timedelta(days=7),
-                      current_week=queries.week_of(queries.today()),
+                      current_week=filters.week_of(filters.today()),
                       **page_context(request, f, ["week"] if unreadable else [], **page.context))
 
     @app.post("/funnel/targets")
@@ -285,11 +285,11 @@ def create_app(settings: Settings, static_dir: Path = STATIC_DIR, ingest_every_s
         raw_target = (request.form.get("target") or "").strip().replace(",", ".").rstrip("%").strip()
         try:
             share = None if raw_target == "" else float(raw_target) / 100.0
-            await offload(queries.set_target, engine, scope, key, share, session.user_name)
+            await offload(targets.set_target, engine, scope, key, share, session.user_name)
         except ValueError:
             return render("error.html", status=400, code=400, reason="target")
-        f, _ = queries.parse_filters(request.form.get("start"), request.form.get("end"), request.form.get("channel"))
-        by = scope if scope in queries.GROUPINGS else "field"
+        f, _ = filters.parse_filters(request.form.get("start"), request.form.get("end"), request.form.get("channel"))
+        by = scope if scope in online.GROUPINGS else "field"
         return redirect("/funnel?" + urlencode({**f.as_query(), "by": by}), status=303)
 
     @app.post("/ingest")

@@ -15,10 +15,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import yaml
 from sqlalchemy.engine import Engine
 
-from bot.analytics import queries
+from bot.analytics import names, online, queries, service
+from bot.analytics.filters import Filters
 from bot.analytics.ingest import LOOKUP_OUTCOMES, utc
 from bot.clock import LOCAL_TZ
-from bot.analytics.queries import Filters
 from bot.store.models import FUNNEL_STAGES, OFFLINE_REASONS, RATINGS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -167,8 +167,8 @@ NAME_COLUMNS = {"procedure": "procedure_name", "field": "field_name", "locality"
 
 
 def funnel(engine: Engine, f: Filters, args: Dict[str, str], can_edit: bool = False) -> Page:
-    by = args.get("by") if args.get("by") in queries.GROUPINGS else "procedure"
-    rows = queries.funnel(engine, f, by)
+    by = args.get("by") if args.get("by") in online.GROUPINGS else "procedure"
+    rows = online.funnel(engine, f, by)
     for row in rows:
         row["progress_pct"] = _pct(row["progress"])
         row["target_pct"] = _pct(row["target"])
@@ -187,20 +187,20 @@ def funnel(engine: Engine, f: Filters, args: Dict[str, str], can_edit: bool = Fa
         *[(stage, "int") for stage in FUNNEL_STAGES], ("progress", "share"), ("target", "share"),
         ("attainment", "share")] + ([("top_reason_name", "text")] if by != "procedure" else [])
     table = Table("funnel", columns, rows, editable_targets=can_edit and by != "procedure", codes=[("key", "text")])
-    return Page({"funnel": table}, [chart, progress], {"by": by, "groupings": queries.GROUPINGS})
+    return Page({"funnel": table}, [chart, progress], {"by": by, "groupings": online.GROUPINGS})
 
 
 def offline(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
-    by = args.get("by") if args.get("by") in queries.GROUPINGS else "procedure"
-    rows = queries.offline(engine, f, by)
+    by = args.get("by") if args.get("by") in online.GROUPINGS else "procedure"
+    rows = online.offline(engine, f, by)
     if by != "procedure":  # the tables leaders asked for: why, beside progress against the target
-        progress = {row["key"]: row for row in queries.funnel(engine, f, by)}
+        progress = {row["key"]: row for row in online.funnel(engine, f, by)}
         for row in rows:
             row.update({k: (progress.get(row["key"]) or {}).get(k) for k in ("progress", "target")})
     for row in rows:
         row["top_reason_name"] = label("reasons", row["top_reason"]) if row["top_reason"] else ""
         row[NAME_COLUMNS[by]] = row["name"]
-    totals = queries.offline_totals(rows)
+    totals = online.offline_totals(rows)
     shown = rows[:15]
     share = Chart("offline-reasons", "doughnut", [label("reasons", r) for r in OFFLINE_REASONS],
                   [{"label": label("columns", "total"), "data": [totals[r] for r in OFFLINE_REASONS]}])
@@ -209,7 +209,7 @@ def offline(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
         stacked=True, horizontal=True)
     columns = [(NAME_COLUMNS[by], "text"), ("total", "int"), *[(r, "int") for r in OFFLINE_REASONS],
                ("top_reason_name", "text")] + ([("progress", "share"), ("target", "share")] if by != "procedure" else [])
-    words = queries.offline_words(engine, f)
+    words = online.offline_words(engine, f)
     for row in words["categories"]:
         row["reason_name"] = label("reasons", row["reason"])
     return Page({"offline": Table("offline", columns, rows, codes=[("key", "text")]),
@@ -218,18 +218,18 @@ def offline(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
                  "other": Table("other", [("at", "datetime"), ("text", "text"), ("procedure_name", "text"),
                                           ("place", "text")], words["other"])},
                 [share, stacked],
-                {"by": by, "groupings": queries.GROUPINGS, "totals": totals, "total": sum(totals.values())})
+                {"by": by, "groupings": online.GROUPINGS, "totals": totals, "total": sum(totals.values())})
 
 
 def lookups(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
-    data = queries.lookup_outcomes(engine, f)
+    data = service.lookup_outcomes(engine, f)
     rows = [{**row, "outcome_name": label("outcomes", row["outcome"])} for row in data["rows"]]
     share = Chart("lookup-outcomes", "doughnut", [row["outcome_name"] for row in rows],
                   [{"label": label("columns", "lookups"), "data": [row["lookups"] for row in rows]}])
     per_day = Chart("lookups-per-day", "bar", [_day(row["day"]) for row in data["per_day"]], [
         {"label": label("outcomes", o), "data": [row[o] for row in data["per_day"]]} for o in LOOKUP_OUTCOMES],
         stacked=True)
-    locks = queries.lookup_lockouts(engine, f)
+    locks = service.lookup_lockouts(engine, f)
     for row in locks:
         row["scope_name"] = label("lock_scopes", row["scope"])
         row["channel_name"] = label("channels", row["channel"]) if row["channel"] else ""
@@ -246,7 +246,7 @@ def lookups(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
 
 
 def handoffs(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
-    data = queries.handoff_requests(engine, f)
+    data = service.handoff_requests(engine, f)
     kinds = ("human_handoff", "complain")
     chart = Chart("handoffs-per-day", "bar", [_day(row["day"]) for row in data["per_day"]], [
         {"label": label("kinds", k), "data": [row[k] for row in data["per_day"]]} for k in kinds], stacked=True)
@@ -261,7 +261,7 @@ def handoffs(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
 
 def satisfaction(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
     by = args.get("by") if args.get("by") in ("intent", "procedure") else "intent"
-    rows = queries.satisfaction(engine, f, by)
+    rows = service.satisfaction(engine, f, by)
     for row in rows:
         if by == "intent":
             row["name"] = label("intents", row["key"])
@@ -275,7 +275,7 @@ def satisfaction(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
 
 
 def missing_procedures(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
-    rows = queries.unmet_procedures(engine, f)
+    rows = service.unmet_procedures(engine, f)
     for row in rows:
         row["tier_name"] = label("unmet_kinds", row["kind"])
     shown = rows[:15]
@@ -300,7 +300,7 @@ def latency(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
 def report(engine: Engine, monday: dt.date) -> Page:
     """The weekly report for leaders: per field and per locality against the targets, with the
     change from the week before."""
-    data = queries.weekly(engine, monday)
+    data = online.weekly(engine, monday)
     measures = [("procedure_viewed", "int"), ("submitted", "int"), ("progress", "share"), ("target", "share"),
                 ("attainment", "share"), ("progress_before", "share"), ("change", "change"),
                 ("top_reason_name", "text")]
@@ -332,7 +332,7 @@ def conversation_list(engine: Engine, f: Filters, page: int) -> List[Dict[str, A
     for row in rows:
         row["citizen"] = citizen_code(row["sender_id"])
         row["channel_name"] = label("channels", row["channel"])
-        row["procedure_name"] = queries.names().procedure(row["procedure"]) if row["procedure"] else ""
+        row["procedure_name"] = names.names().procedure(row["procedure"]) if row["procedure"] else ""
     return rows
 
 

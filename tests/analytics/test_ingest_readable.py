@@ -10,7 +10,7 @@ from rasa.shared.core.events import BotUttered
 from sqlalchemy import select
 
 from bot.analytics import ingest as ingestion
-from bot.analytics import queries
+from bot.analytics import names, queries
 from bot.analytics.models import conversations, handoffs, messages
 from bot.store.models import answer_ratings
 from tests.analytics.seed import DAY, action, at, slot, user
@@ -91,7 +91,7 @@ async def test_places_are_stored_as_todays_units_and_entity_words_are_not_proced
     said = rows(stores.app, messages, messages.c.sender_id == "web-9")
     assert [(m["locality"], m["procedure"]) for m in said] == [("cu-huyen-duy-xuyen", None), ("phuong-hoi-an", None)]
     assert rows(stores.app, conversations, conversations.c.sender_id == "web-9")[0]["locality"] == "phuong-hoi-an"
-    assert queries.names().locality("cu-huyen-duy-xuyen") == ("cu-huyen-duy-xuyen", "huyện Duy Xuyên (cũ)")
-    assert queries.names().locality("Hoi An")[1].endswith("(cũ)")  # the former city, several units today
-    assert queries.names().locality("phuong-hoi-an") == ("phuong-hoi-an", "phường Hội An")
-    assert queries.names().locality("chỗ nào đó") == ("", queries.UNKNOWN_PLACE)
+    assert names.names().locality("cu-huyen-duy-xuyen") == ("cu-huyen-duy-xuyen", "huyện Duy Xuyên (cũ)")
+    assert names.names().locality("Hoi An")[1].endswith("(cũ)")  # the former city, several units today
+    assert names.names().locality("phuong-hoi-an") == ("phuong-hoi-an", "phường Hội An")
+    assert names.names().locality("chỗ nào đó") == ("", names.UNKNOWN_PLACE)

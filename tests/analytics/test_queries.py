@@ -11,11 +11,11 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, inspect, text
 
-from bot.analytics import engines, ingest, queries
+from bot.analytics import engines, filters, ingest, nlu_export, online, queries, service, targets
 from tests.analytics import seed
 
 DAY, NEXT = seed.DAY, seed.NEXT_DAY
-BOTH = queries.Filters(DAY, NEXT)
+BOTH = filters.Filters(DAY, NEXT)
 POSTGRES = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
@@ -31,11 +31,11 @@ def check_every_aggregate(engine) -> None:
         (DAY, "rest", 1, 3), (DAY, "telegram", 1, 6), (NEXT, "telegram", 1, 1), (NEXT, "zalo", 1, 4)]
     assert queries.channels(engine) == ["rest", "telegram", "zalo"]
 
-    telegram = queries.overview(engine, queries.Filters(DAY, NEXT, "telegram"))
+    telegram = queries.overview(engine, filters.Filters(DAY, NEXT, "telegram"))
     assert telegram["totals"] == {"conversations": 2, "messages": 7, "citizens": 2}
-    only_next = queries.overview(engine, queries.Filters(NEXT, NEXT))
+    only_next = queries.overview(engine, filters.Filters(NEXT, NEXT))
     assert only_next["totals"] == {"conversations": 2, "messages": 5, "citizens": 2}
-    assert queries.overview(engine, queries.Filters(DAY, NEXT, "x' OR 1=1 --"))["totals"]["messages"] == 0
+    assert queries.overview(engine, filters.Filters(DAY, NEXT, "x' OR 1=1 --"))["totals"]["messages"] == 0
 
     intents = by_key(queries.top_intents(engine, BOTH), "intent")
     assert intents["inform"]["messages"] == 3 and intents["inform"]["citizens"] == 2
@@ -52,49 +52,49 @@ def check_every_aggregate(engine) -> None:
     assert fallback[0]["rate"] == pytest.approx(2 / 9, abs=1e-4)
     missed = queries.not_understood(engine, BOTH)
     assert [r["text"] for r in missed] == ["tên tôi là ***, số điện thoại ***, hỏi về đất", "abc xyz lung tung quá"]
-    export = yaml.safe_load(queries.nlu_yaml(r["text"] for r in missed))
+    export = yaml.safe_load(nlu_export.nlu_yaml(r["text"] for r in missed))
     assert export["version"] == "3.1"
     assert export["nlu"][0]["intent"] == "TODO_LABEL"
     assert export["nlu"][0]["examples"].splitlines() == [f"- {r['text']}" for r in missed]
 
-    queries.set_target(engine, "field", "ho_tich", 0.5, "admin")
-    queries.set_target(engine, "locality", "phuong-tam-ky", 0.4, "admin")
-    per_procedure = by_key(queries.funnel(engine, BOTH, "procedure"))
+    targets.set_target(engine, "field", "ho_tich", 0.5, "admin")
+    targets.set_target(engine, "locality", "phuong-tam-ky", 0.4, "admin")
+    per_procedure = by_key(online.funnel(engine, BOTH, "procedure"))
     birth = per_procedure["khai_sinh"]
     assert [birth[s] for s in ("procedure_viewed", "online_guidance", "draft_created", "submitted")] == [3, 2, 1, 1]
     assert birth["progress"] == pytest.approx(1 / 3, abs=1e-4)
     assert birth["target"] == 0.5 and birth["attainment"] == pytest.approx(0.6667, abs=1e-4)
     assert per_procedure["ly_lich_tu_phap"]["progress"] == 0 and per_procedure["ly_lich_tu_phap"]["target"] is None
-    per_field = by_key(queries.funnel(engine, BOTH, "field"))
+    per_field = by_key(online.funnel(engine, BOTH, "field"))
     assert per_field["ho_tich"]["procedure_viewed"] == 3 and per_field["tu_phap"]["procedure_viewed"] == 1
     assert per_field["dat_dai"]["procedure_viewed"] == 0  # every field is listed, to set its target
-    per_place = by_key(queries.funnel(engine, BOTH, "locality"))
+    per_place = by_key(online.funnel(engine, BOTH, "locality"))
     assert per_place["phuong-tam-ky"]["name"] == "phường Tam Kỳ"
     assert per_place["phuong-tam-ky"]["progress"] == 0.5 and per_place["phuong-tam-ky"]["attainment"] == 1.25
     assert per_place["xa-nui-thanh"]["procedure_viewed"] == 2
-    assert by_key(queries.funnel(engine, queries.Filters(DAY, NEXT, "rest")))["khai_sinh"]["submitted"] == 0
+    assert by_key(online.funnel(engine, filters.Filters(DAY, NEXT, "rest")))["khai_sinh"]["submitted"] == 0
 
-    reasons = by_key(queries.offline(engine, BOTH, "procedure"))
+    reasons = by_key(online.offline(engine, BOTH, "procedure"))
     assert reasons["khai_sinh"]["no_vneid"] == 2 and reasons["khai_sinh"]["top_reason"] == "no_vneid"
     assert reasons["ly_lich_tu_phap"]["dont_know_how"] == 1
-    places = by_key(queries.offline(engine, BOTH, "locality"))
+    places = by_key(online.offline(engine, BOTH, "locality"))
     assert places["xa-nui-thanh"]["total"] == 2 and places["phuong-tam-ky"]["total"] == 1
-    assert by_key(queries.offline(engine, BOTH, "field"))["ho_tich"]["total"] == 2
-    assert queries.offline_totals(list(reasons.values()))["no_vneid"] == 2
+    assert by_key(online.offline(engine, BOTH, "field"))["ho_tich"]["total"] == 2
+    assert online.offline_totals(list(reasons.values()))["no_vneid"] == 2
 
-    outcomes = queries.lookup_outcomes(engine, BOTH)
+    outcomes = service.lookup_outcomes(engine, BOTH)
     assert {r["outcome"]: r["lookups"] for r in outcomes["rows"]} == {
         "found": 1, "not_found": 0, "verification_failed": 0, "system_down": 1, "locked": 0}
     assert outcomes["per_day"][1]["found"] == 1
 
-    requests = queries.handoff_requests(engine, BOTH)
+    requests = service.handoff_requests(engine, BOTH)
     assert requests["totals"] == {"human_handoff": 1, "complain": 1}
     assert [r["kind"] for r in requests["recent"]] == ["complain", "human_handoff"]
 
-    ratings = by_key(queries.satisfaction(engine, BOTH, "intent"))
+    ratings = by_key(service.satisfaction(engine, BOTH, "intent"))
     assert ratings["ask_documents"]["useful"] == 1 and ratings["ask_documents"]["not_useful"] == 1
     assert ratings["ask_documents"]["useful_share"] == 0.5
-    assert by_key(queries.satisfaction(engine, BOTH, "procedure"))["ly_lich_tu_phap"]["useful_share"] == 1.0
+    assert by_key(service.satisfaction(engine, BOTH, "procedure"))["ly_lich_tu_phap"]["useful_share"] == 1.0
 
     latency = queries.latency_per_day(engine, BOTH)
     # DAY: 1,2,0.5,1,3,4 s (form) and 1,2,1 s (rest); NEXT: 1,2,3,5 s (zalo) and 1 s (new citizen)
@@ -113,30 +113,30 @@ async def test_every_aggregate_on_sqlite(seeded):
 
 
 def test_filters_from_a_query_string():
-    f, problems = queries.parse_filters("2026-03-10", "2026-03-11", "telegram", on=dt.date(2026, 4, 1))
-    assert f == queries.Filters(DAY, NEXT, "telegram") and problems == []
-    f, problems = queries.parse_filters("2026-01-01'; DROP TABLE x; --", None, "' OR 1=1 --", on=NEXT)
-    assert f == queries.Filters(NEXT - dt.timedelta(days=29), NEXT, None)
+    f, problems = filters.parse_filters("2026-03-10", "2026-03-11", "telegram", on=dt.date(2026, 4, 1))
+    assert f == filters.Filters(DAY, NEXT, "telegram") and problems == []
+    f, problems = filters.parse_filters("2026-01-01'; DROP TABLE x; --", None, "' OR 1=1 --", on=NEXT)
+    assert f == filters.Filters(NEXT - dt.timedelta(days=29), NEXT, None)
     assert set(problems) == {"start", "channel"}
-    f, problems = queries.parse_filters("2026-03-11", "2026-03-10", None)
+    f, problems = filters.parse_filters("2026-03-11", "2026-03-10", None)
     assert (f.start, f.end, problems) == (DAY, NEXT, ["order"])
-    assert queries.Filters(DAY, DAY).start_utc == dt.datetime(2026, 3, 9, 17, tzinfo=dt.timezone.utc)
+    assert filters.Filters(DAY, DAY).start_utc == dt.datetime(2026, 3, 9, 17, tzinfo=dt.timezone.utc)
 
 
 def test_target_validation(stores):
     with pytest.raises(ValueError):
-        queries.set_target(stores.app, "planet", "x", 0.5, "admin")
+        targets.set_target(stores.app, "planet", "x", 0.5, "admin")
     with pytest.raises(ValueError):
-        queries.set_target(stores.app, "field", "ho_tich", 1.5, "admin")
-    queries.set_target(stores.app, "field", "ho_tich", 0.5, "admin")
-    queries.set_target(stores.app, "field", "ho_tich", 0.7, "admin")
-    assert queries.target_map(stores.app) == {("field", "ho_tich"): 0.7}
-    queries.set_target(stores.app, "field", "ho_tich", None, "admin")
-    assert queries.target_map(stores.app) == {}
+        targets.set_target(stores.app, "field", "ho_tich", 1.5, "admin")
+    targets.set_target(stores.app, "field", "ho_tich", 0.5, "admin")
+    targets.set_target(stores.app, "field", "ho_tich", 0.7, "admin")
+    assert targets.target_map(stores.app) == {("field", "ho_tich"): 0.7}
+    targets.set_target(stores.app, "field", "ho_tich", None, "admin")
+    assert targets.target_map(stores.app) == {}
 
 
 def test_an_empty_export_is_still_valid_yaml():
-    assert yaml.safe_load(queries.nlu_yaml([]))["nlu"][0]["intent"] == "TODO_LABEL"
+    assert yaml.safe_load(nlu_export.nlu_yaml([]))["nlu"][0]["intent"] == "TODO_LABEL"
 
 
 @pytest.fixture
@@ -205,12 +205,12 @@ async def test_procedures_asked_without_guidance_are_counted_with_the_citizens_w
     finally:
         writer.dispose()
     ingest.ingest(stores.app, stores.tracker)
-    rows = queries.unmet_procedures(stores.app, queries.Filters(DAY, DAY))
+    rows = service.unmet_procedures(stores.app, filters.Filters(DAY, DAY))
     assert [(r["kind"], r["asks"], r["citizens"]) for r in rows] == [("directory", 2, 2), ("nothing", 1, 1)]
     assert rows[0]["name"] == listed["name"] and rows[0]["national_code"] == (listed["code"] or "")
     assert rows[0]["agency"] == listed["agency"]
     assert rows[1]["name"] == "xin phép bắn pháo hoa, sđt ***" and "0905123456" not in rows[1]["examples"]
-    assert queries.unmet_procedures(stores.app, queries.Filters(NEXT, NEXT)) == []
+    assert service.unmet_procedures(stores.app, filters.Filters(NEXT, NEXT)) == []
 
 
 async def test_not_understood_lists_the_two_likeliest_intents_and_never_a_button(stores):
@@ -231,7 +231,7 @@ async def test_not_understood_lists_the_two_likeliest_intents_and_never_a_button
     finally:
         writer.dispose()
     ingest.ingest(stores.app, stores.tracker)
-    rows = queries.not_understood(stores.app, queries.Filters(DAY, DAY))
+    rows = queries.not_understood(stores.app, filters.Filters(DAY, DAY))
     assert [r["text"] for r in rows] == ["cái này tốn nhiêu vậy ta"]
     assert json.loads(rows[0]["guesses"]) == [["ask_fee", 0.28], ["ask_documents", 0.2]]
 

@@ -89,9 +89,9 @@ async def test_anonymise_masks_texts_and_hashes_senders_the_same_everywhere(stor
     assert recent[0]["text"] == "số tôi 0905999888"  # younger than the cutoff: untouched
 
     # The counts of the old period survive anonymisation.
-    from bot.analytics import queries
+    from bot.analytics import filters, queries
 
-    assert queries.overview(stores.app, queries.Filters(seed.DAY, seed.NEXT_DAY))["totals"]["citizens"] == 4
+    assert queries.overview(stores.app, filters.Filters(seed.DAY, seed.NEXT_DAY))["totals"]["citizens"] == 4
     before = rows(stores.tracker, tracker_events)
     again = retention.apply(stores.app, stores.tracker, days=365, anonymise=True, on=NOW)
     assert again.rows["events"] == 0 and rows(stores.tracker, tracker_events) == before

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import insert
 
-from bot.analytics import queries
+from bot.analytics import filters, online, targets
 from bot.store.models import funnel_events
 
 MONDAY = dt.date(2026, 3, 9)
@@ -30,9 +30,9 @@ def test_a_week_against_its_targets_and_the_week_before(stores):
     rows += [event("z", "procedure_viewed", MONDAY + dt.timedelta(days=7), "phuong-tam-ky")]  # the next week
     with stores.app.begin() as connection:
         connection.execute(insert(funnel_events), rows)
-    queries.set_target(stores.app, "locality", "phuong-tam-ky", 0.5, "admin")
+    targets.set_target(stores.app, "locality", "phuong-tam-ky", 0.5, "admin")
 
-    report = queries.weekly(stores.app, MONDAY)
+    report = online.weekly(stores.app, MONDAY)
     places = {row["name"]: row for row in report["locality"]}
     assert list(places) == ["phường Tam Kỳ", "huyện Duy Xuyên (cũ)", "Không rõ địa bàn"]
     tam_ky = places["phường Tam Kỳ"]
@@ -44,8 +44,8 @@ def test_a_week_against_its_targets_and_the_week_before(stores):
 
 
 def test_weeks_are_read_as_iso_weeks_and_default_to_the_last_full_week():
-    assert queries.parse_week("2026-W11") == (MONDAY, False)
-    assert queries.parse_week(None, on=dt.date(2026, 3, 18)) == (MONDAY, False)
-    assert queries.parse_week("tuần trước", on=dt.date(2026, 3, 18)) == (MONDAY, True)
-    assert queries.parse_week("2026-W99", on=dt.date(2026, 3, 18)) == (MONDAY, True)
-    assert queries.week_code(MONDAY) == "2026-W11"
+    assert filters.parse_week("2026-W11") == (MONDAY, False)
+    assert filters.parse_week(None, on=dt.date(2026, 3, 18)) == (MONDAY, False)
+    assert filters.parse_week("tuần trước", on=dt.date(2026, 3, 18)) == (MONDAY, True)
+    assert filters.parse_week("2026-W99", on=dt.date(2026, 3, 18)) == (MONDAY, True)
+    assert filters.week_code(MONDAY) == "2026-W11"

@@ -11,7 +11,7 @@ from rasa.shared.core.events import BotUttered
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from bot.analytics import queries
+from bot.analytics import targets
 from tests.analytics.seed import DAY, ICT, VERIFY_QUESTION, TrackerWriter, action, at, bot, slot, user
 
 WEEK_BEFORE = DAY - dt.timedelta(days=7)
@@ -98,6 +98,6 @@ async def seed_more(tracker_url: str, engine: Engine) -> None:
         connection.execute(insert(answer_ratings), [
             {"sender_id": "more-t", "channel": "zalo", "intent": "ask_documents", "procedure_id": "cap_doi_so_do",
              "rating": "useful", "typed": True, "at": moment(DAY, 18)}])
-    queries.set_target(engine, "field", "ho_tich", 0.3, "admin")
-    queries.set_target(engine, "locality", "cu-huyen-duy-xuyen", 0.25, "admin")
-    queries.set_target(engine, "locality", "phuong-tam-ky", 0.4, "admin")
+    targets.set_target(engine, "field", "ho_tich", 0.3, "admin")
+    targets.set_target(engine, "locality", "cu-huyen-duy-xuyen", 0.25, "admin")
+    targets.set_target(engine, "locality", "phuong-tam-ky", 0.4, "admin")
