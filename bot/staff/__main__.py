@@ -40,7 +40,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "serve":
-        from bot.staff.app import MissingAsset, create_app
+        from bot.staff.app import create_app
+        from bot.staff.assets import MissingAsset
 
         try:
             app = create_app(settings)

@@ -10,15 +10,15 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 from sqlalchemy.engine import Engine
 
 from bot.analytics import names, online, queries, service
-from bot.analytics.filters import Filters
 from bot.analytics.ingest import LOOKUP_OUTCOMES, utc
 from bot.clock import LOCAL_TZ
+from bot.analytics.filters import Filters
 from bot.store.models import FUNNEL_STAGES, OFFLINE_REASONS, RATINGS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -99,9 +99,17 @@ def _pct(value: Optional[float]) -> Optional[float]:
     return round(value * 100, 1) if value is not None else None
 
 
+def _one_of(value: Optional[str], allowed: Sequence[str], default: str) -> str:
+    """A ?by= value the page knows, else its default."""
+    return value if value is not None and value in allowed else default
+
+
+Args = Mapping[str, Optional[str]]  # the page's query arguments (?by=)
+
+
 # -- one builder per page -------------------------------------------------------------------
 
-def overview(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+def overview(engine: Engine, f: Filters, args: Args) -> Page:
     data = queries.overview(engine, f)
     present = sorted({row["channel"] for row in data["per_day"]})
     per_day = {(row["day"], row["channel"]): row for row in data["per_day"]}
@@ -123,7 +131,7 @@ def overview(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
         [conversations, messages], {"totals": data["totals"]})
 
 
-def intents(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+def intents(engine: Engine, f: Filters, args: Args) -> Page:
     rows = [{**row, "intent_name": label("intents", row["intent"])} for row in queries.top_intents(engine, f)]
     top = rows[:15]
     chart = Chart("intents", "bar", [row["intent_name"] for row in top],
@@ -134,7 +142,7 @@ def intents(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
                                   codes=[("intent", "text")])}, [chart])
 
 
-def procedures(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+def procedures(engine: Engine, f: Filters, args: Args) -> Page:
     rows = queries.top_procedures(engine, f)
     top = rows[:15]
     chart = Chart("procedures", "bar", [row["name"] for row in top], [
@@ -145,7 +153,7 @@ def procedures(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
                                      codes=[("procedure", "text")])}, [chart])
 
 
-def not_understood(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+def not_understood(engine: Engine, f: Filters, args: Args) -> Page:
     days = queries.fallback_per_day(engine, f)
     listed = queries.not_understood(engine, f)
     for row in listed:
@@ -166,8 +174,8 @@ def not_understood(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
 NAME_COLUMNS = {"procedure": "procedure_name", "field": "field_name", "locality": "place"}  # the first column
 
 
-def funnel(engine: Engine, f: Filters, args: Dict[str, str], can_edit: bool = False) -> Page:
-    by = args.get("by") if args.get("by") in online.GROUPINGS else "procedure"
+def funnel(engine: Engine, f: Filters, args: Args, can_edit: bool = False) -> Page:
+    by = _one_of(args.get("by"), online.GROUPINGS, "procedure")
     rows = online.funnel(engine, f, by)
     for row in rows:
         row["progress_pct"] = _pct(row["progress"])
@@ -190,8 +198,8 @@ def funnel(engine: Engine, f: Filters, args: Dict[str, str], can_edit: bool = Fa
     return Page({"funnel": table}, [chart, progress], {"by": by, "groupings": online.GROUPINGS})
 
 
-def offline(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
-    by = args.get("by") if args.get("by") in online.GROUPINGS else "procedure"
+def offline(engine: Engine, f: Filters, args: Args) -> Page:
+    by = _one_of(args.get("by"), online.GROUPINGS, "procedure")
     rows = online.offline(engine, f, by)
     if by != "procedure":  # the tables leaders asked for: why, beside progress against the target
         progress = {row["key"]: row for row in online.funnel(engine, f, by)}
@@ -221,7 +229,7 @@ def offline(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
                 {"by": by, "groupings": online.GROUPINGS, "totals": totals, "total": sum(totals.values())})
 
 
-def lookups(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+def lookups(engine: Engine, f: Filters, args: Args) -> Page:
     data = service.lookup_outcomes(engine, f)
     rows = [{**row, "outcome_name": label("outcomes", row["outcome"])} for row in data["rows"]]
     share = Chart("lookup-outcomes", "doughnut", [row["outcome_name"] for row in rows],
@@ -245,7 +253,7 @@ def lookups(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
                 [share, per_day], {"total": data["total"], "active_locks": sum(r["active"] for r in locks)})
 
 
-def handoffs(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+def handoffs(engine: Engine, f: Filters, args: Args) -> Page:
     data = service.handoff_requests(engine, f)
     kinds = ("human_handoff", "complain")
     chart = Chart("handoffs-per-day", "bar", [_day(row["day"]) for row in data["per_day"]], [
@@ -259,8 +267,8 @@ def handoffs(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
                 [chart], {"totals": data["totals"], "recent": data["recent"]})
 
 
-def satisfaction(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
-    by = args.get("by") if args.get("by") in ("intent", "procedure") else "intent"
+def satisfaction(engine: Engine, f: Filters, args: Args) -> Page:
+    by = _one_of(args.get("by"), ("intent", "procedure"), "intent")
     rows = service.satisfaction(engine, f, by)
     for row in rows:
         if by == "intent":
@@ -274,7 +282,7 @@ def satisfaction(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
                                   rows, codes=[("key", "text")])}, [chart], {"by": by, "groupings": ("intent", "procedure")})
 
 
-def missing_procedures(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+def missing_procedures(engine: Engine, f: Filters, args: Args) -> Page:
     rows = service.unmet_procedures(engine, f)
     for row in rows:
         row["tier_name"] = label("unmet_kinds", row["kind"])
@@ -287,7 +295,7 @@ def missing_procedures(engine: Engine, f: Filters, args: Dict[str, str]) -> Page
     return Page({"missing": table}, [chart], {"rows": rows, "total": sum(r["asks"] for r in rows)})
 
 
-def latency(engine: Engine, f: Filters, args: Dict[str, str]) -> Page:
+def latency(engine: Engine, f: Filters, args: Args) -> Page:
     data = queries.latency_per_day(engine, f)
     chart = Chart("latency", "line", [_day(row["day"]) for row in data["per_day"]], [
         {"label": label("columns", "p50_ms"), "data": [_seconds(row["p50_ms"]) for row in data["per_day"]]},
@@ -343,7 +351,8 @@ def local_time(value: Any) -> Optional[dt.datetime]:
         return None
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return utc(value).astimezone(LOCAL_TZ)
+    moment = utc(value)
+    return moment.astimezone(LOCAL_TZ) if moment is not None else None
 
 
 def display(value: Any, kind: str) -> str:

@@ -268,7 +268,7 @@ def test_the_users_command(tmp_path, monkeypatch, capsys):
 def test_cookies_are_secure_when_configured():
     from sanic.response import HTTPResponse
 
-    from bot.staff.app import set_cookie
+    from bot.staff.security import set_cookie
 
     response = HTTPResponse()
     set_cookie(response, "staff_session", "token", 28800, secure=True)
