@@ -426,10 +426,12 @@ class ActionNotifyStatusChange(Action):
         status = next(tracker.get_latest_entity_values("status_code"), None)
         if not code or not label:
             return []
-        try:
-            next_step = dossier_texts()["next_step"].get(int(status), "")
-        except (TypeError, ValueError):
-            next_step = ""
+        next_step = ""
+        if status is not None:  # no status_code entity: no next step
+            try:
+                next_step = dossier_texts()["next_step"].get(int(status), "")
+            except (TypeError, ValueError):
+                pass
         dispatcher.utter_message(response="utter_dossier_status_changed", code=code,
                                  status_label=label, next_step=next_step)
         return []

@@ -44,15 +44,15 @@ class ActionStartOnlineService(Action):
                 for i in resolution.procedures[:4]
             ])
             return not_ready
-        if resolution.status == "directory":
+        if resolution.status == "directory" and resolution.procedure is not None:
             # No guidance here to start it with: who handles it and the official page instead.
             directory_answer(dispatcher, resolution.procedure)
             return not_ready + [SlotSet("procedure", resolution.procedure),
                                 SlotSet("unmet_procedure", resolution.procedure)]
-        if resolution.status != "found":
+        if resolution.status != "found" or resolution.procedure is None:
             dispatcher.utter_message(response="utter_ask_which_procedure_online", buttons=field_buttons())
             return not_ready
-        entry = catalogue.get(resolution.procedure)
+        entry = catalogue.procedures[resolution.procedure]  # a procedure found is in the catalogue
         texts = knowledge.procedure_texts()
         values = {**answers.common(entry, texts, catalogue.fields[entry["field"]].name),
                   **answers.online(entry, texts)}
@@ -77,7 +77,7 @@ def switched_procedure(tracker: Tracker) -> Optional[str]:
         return None
     catalogue = knowledge.catalogue()
     named = [i for i in knowledge.resolver().find_all_in_text(text) if i != current]
-    return next((i for i in named if answers.can_start_online(catalogue.get(i))), None)
+    return next((i for i in named if answers.can_start_online(catalogue.procedures[i])), None)
 
 
 class ValidateOnlineApplicationForm(FormValidationAction):
@@ -92,7 +92,7 @@ class ValidateOnlineApplicationForm(FormValidationAction):
                   domain: DomainDict) -> List[Dict[Text, Any]]:
         switched = switched_procedure(tracker)
         if switched:  # the values given so far are kept; the form asks on
-            entry = knowledge.catalogue().get(switched)
+            entry = knowledge.catalogue().procedures[switched]
             record(tracker, "online_guidance", entry["id"])
             dispatcher.utter_message(response="utter_application_switched", name=entry["name"])
             return [SlotSet("application_procedure", switched), SlotSet("procedure", switched)]

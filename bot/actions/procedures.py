@@ -7,7 +7,7 @@ import json
 import re
 from functools import lru_cache
 from urllib.parse import urlencode
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, FrozenSet, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -17,7 +17,7 @@ from bot import knowledge
 from bot.actions.context import in_application, last_question
 from bot.actions.dossiers import in_context
 from bot.actions.places import best_place, heard_places, place_markers
-from bot.actions.steering import steering
+from bot.actions.steering import Phrase, steering
 from bot.actions.texts import contact_values, response_text
 from bot.config import load_settings
 from bot.localities import PlaceResolution
@@ -69,7 +69,7 @@ def named_procedures(tracker: Tracker) -> List[str]:
 
 
 @lru_cache(maxsize=1)
-def outside_words() -> List[Any]:
+def outside_words() -> FrozenSet[Phrase]:
     document = read_yaml(load_settings().data_dir / "lexicon" / "outside_catalogue.yml")
     return steering().phrases(document["words"])
 
@@ -77,9 +77,9 @@ def outside_words() -> List[Any]:
 def outside_catalogue(resolution: Resolution, text: str) -> Resolution:
     """A match that shares only a verb with the question ("sang tên xe máy" → not the land
     transfer): unknown, so the honest answer is given instead of another procedure's facts."""
-    if resolution.status != "found" or not text:
+    if resolution.status != "found" or resolution.procedure is None or not text:
         return resolution
-    entry = knowledge.catalogue().get(resolution.procedure)
+    entry = knowledge.catalogue().procedures[resolution.procedure]  # a procedure found is in the catalogue
     own = steering().said(" ".join([entry["name"], *entry["aliases"]]))
     said = steering().said(text)
     names = set(own.folded)
@@ -93,7 +93,7 @@ def resolve_procedure(tracker: Tracker) -> Resolution:
     text = tracker.latest_message.get("text") or ""
     typed = "" if text.startswith("/") else text
     resolution = outside_catalogue(_resolve_procedure(tracker), typed)
-    if resolution.status == "found" and typed:
+    if resolution.status == "found" and resolution.procedure is not None and typed:
         return knowledge.resolver().longer_listed_name(typed, resolution.procedure) or resolution
     return resolution
 
@@ -125,7 +125,7 @@ def acting_on_a_paper(tracker: Tracker, found: List[Resolution]) -> Optional[Res
     for first, second in zip(entities, entities[1:]):
         entry = catalogue.get(str(first["value"]))
         gap = text[int(first.get("end") or 0): int(second.get("start") or 0)].split()
-        if entry and catalogue.field_of(entry["id"]).acts_on_papers and len(gap) <= 1:
+        if entry and catalogue.fields[entry["field"]].acts_on_papers and len(gap) <= 1:
             return next((r for r in found if r.procedure == entry["id"]), None)
     return None
 
@@ -150,12 +150,12 @@ def _resolve_procedure(tracker: Tracker) -> Resolution:
     if named:
         typed = "" if text.startswith("/") else text
         resolutions = [resolver.narrowed(resolver.resolve(n), typed) for n in named]
-        found = [r for r in resolutions if r.status in ("found", "directory")]
-        on_papers = acting_on_a_paper(tracker, found)
+        matched = [r for r in resolutions if r.status in ("found", "directory")]
+        on_papers = acting_on_a_paper(tracker, matched)
         if on_papers is not None:
             return on_papers  # "photo công chứng cccd": the copy is asked, not the card
-        if found:
-            return found[-1]  # a whole name before a shared word ("thành lập công ty … giấy phép")
+        if matched:
+            return matched[-1]  # a whole name before a shared word ("thành lập công ty … giấy phép")
         if known and resolutions[-1].status == "ambiguous":
             return Resolution("found", (in_context,), named=in_context)  # "… có giấy phép": the topic
         return resolutions[-1]
@@ -181,7 +181,8 @@ BUTTON_CHARS = 60  # a button a phone shows on one or two lines
 def title_of(procedure_id: str) -> str:
     """A procedure's name for a button, cut at a word when it is long (official names can
     run to two hundred characters)."""
-    entry = knowledge.catalogue().get(procedure_id) or knowledge.directory().get(procedure_id)
+    # The ids offered (candidates, suggestions, a field's procedures) are in one or the other.
+    entry = knowledge.catalogue().get(procedure_id) or knowledge.directory().entries[procedure_id]
     name = entry["name"]
     if len(name) <= BUTTON_CHARS:
         return name
@@ -196,7 +197,7 @@ def search_url(words: str) -> str:
 
 def directory_answer(dispatcher: CollectingDispatcher, entry_id: str) -> None:
     """A procedure of the directory: who handles it, the official page, the hotline."""
-    entry = knowledge.directory().get(entry_id)
+    entry = knowledge.directory().entries[entry_id]  # callers have checked it is listed
     texts = knowledge.procedure_texts()
     contact = contact_values(knowledge.province())
     dispatcher.utter_message(
@@ -349,7 +350,7 @@ class ActionAnswerProcedure(Action):
             ]
             dispatcher.utter_message(response="utter_procedure_ambiguous", buttons=buttons)
             return events
-        if resolution.status == "directory":
+        if resolution.status == "directory" and resolution.procedure is not None:
             directory_answer(dispatcher, resolution.procedure)
             return events + [SlotSet("procedure", resolution.procedure),
                              SlotSet("unmet_procedure", resolution.procedure)]
@@ -366,14 +367,14 @@ class ActionAnswerProcedure(Action):
             ] + [{"title": texts["browse_button"], "payload": payload("browse_procedures")}]
             dispatcher.utter_message(response="utter_procedure_not_found", buttons=buttons)
             return events
-        if resolution.status != "found":
+        if resolution.status != "found" or resolution.procedure is None:
             if aspect == "online":
                 dispatcher.utter_message(response="utter_online_levels")
             else:
                 dispatcher.utter_message(response="utter_ask_which_procedure", buttons=field_buttons())
             return events
 
-        entry = catalogue.get(resolution.procedure)
+        entry = catalogue.procedures[resolution.procedure]  # a procedure found is in the catalogue
         if (last_question(tracker).get("response") == "utter_ask_which_procedure_online" and not asked
                 and intent in ("ask_procedure", "inform")):
             return [FollowupAction("action_start_online_service")]  # "nộp online giúp tôi" … "khai sinh"
@@ -439,9 +440,10 @@ class ActionAnswerProcedure(Action):
     @staticmethod
     def _difference(dispatcher: CollectingDispatcher, procedure_ids: List[str]) -> None:
         catalogue, texts = knowledge.catalogue(), knowledge.procedure_texts()
-        lines = [texts["difference_line"].format(name=catalogue.get(i)["name"],
-                                                  summary=catalogue.get(i).get("summary") or
-                                                  catalogue.get(i)["handled_by"]["agency"])
+        # The ids find_all_in_text gives are the catalogue's.
+        lines = [texts["difference_line"].format(name=catalogue.procedures[i]["name"],
+                                                  summary=catalogue.procedures[i].get("summary") or
+                                                  catalogue.procedures[i]["handled_by"]["agency"])
                  for i in procedure_ids]
         dispatcher.utter_message(response="utter_procedure_difference", lines=shorten("\n".join(lines)), buttons=[
             {"title": title_of(i), "payload": payload("ask_procedure", procedure=i)}

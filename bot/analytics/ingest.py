@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, overload
 
 from sqlalchemy import Table, and_, delete, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -62,6 +62,12 @@ class IngestResult:
     last_event_id: int = 0
 
 
+@overload
+def utc(moment: dt.datetime) -> dt.datetime: ...
+@overload
+def utc(moment: None) -> None: ...
+@overload
+def utc(moment: Optional[dt.datetime]) -> Optional[dt.datetime]: ...
 def utc(moment: Optional[dt.datetime]) -> Optional[dt.datetime]:
     """SQLite gives naive datetimes back: everything stored here is UTC."""
     if moment is None:

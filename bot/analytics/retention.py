@@ -165,7 +165,7 @@ def _anonymise_app(connection: Connection, key: bytes, result: RetentionResult) 
         senders = list(connection.execute(select(table.c.sender_id).where(old).distinct()).scalars())
         count = 0
         for sender in senders:
-            values = {"sender_id": pseudonym(key, sender)}
+            values: Dict[str, Optional[str]] = {"sender_id": pseudonym(key, sender)}
             if table is funnel_events:
                 values["dossier_code"] = None  # a dossier code leads back to the person
             count += connection.execute(update(table).where(and_(

@@ -226,8 +226,8 @@ class ZaloApi:
         if not isinstance(answer, dict):
             return None, "unexpected answer"
         try:
-            code = int(answer.get("error"))
-        except (TypeError, ValueError):
+            code = int(answer["error"])
+        except (KeyError, TypeError, ValueError):
             return -1, "answer without an error code"
         return code, str(answer.get("message") or "")[:160]
 
@@ -254,9 +254,14 @@ class ZaloOutput(OutputChannel):
 
 # --- the input channel -------------------------------------------------------------------
 
+def _message(event: Dict[str, Any]) -> Dict[str, Any]:
+    """The event's `message` object; empty when it has none or it is not an object."""
+    message = event.get("message")
+    return message if isinstance(message, dict) else {}
+
+
 def _event_key(event: Dict[str, Any], name: str, user_id: str) -> str:
-    message = event.get("message") if isinstance(event.get("message"), dict) else {}
-    msg_id = message.get("msg_id")
+    msg_id = _message(event).get("msg_id")
     if _is_id(msg_id):
         return f"msg:{msg_id}"
     return f"{name}:{user_id}:{event.get('timestamp')}"
@@ -351,7 +356,8 @@ class ZaloInput(InputChannel):
                 logger.warning("zalo: webhook call with a bad signature refused")
                 return response.json({"error": "bad signature"}, status=401)
 
-            name = event.get("event_name") if isinstance(event.get("event_name"), str) else ""
+            event_name = event.get("event_name")
+            name = event_name if isinstance(event_name, str) else ""
             user_id = _user_id(event)
             if (name.startswith("oa_send_") or not self._handles(name) or not user_id
                     or (self.app_id and str(event.get("app_id")) != self.app_id)):
@@ -378,7 +384,7 @@ class ZaloInput(InputChannel):
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         try:
             if name == "user_send_text":
-                message = event.get("message") if isinstance(event.get("message"), dict) else {}
+                message = _message(event)
                 raw = message.get("text")
                 await self._ask_assistant(raw if isinstance(raw, str) else "", user_id, message.get("msg_id"),
                                           on_new_message)

@@ -188,7 +188,7 @@ class ProcedureResolver:
                     was_ambiguous = resolution.status == "ambiguous"
                     if was_ambiguous:
                         resolution = self.narrowed(resolution, text)
-                    if prefix_pass and resolution.status == "found":
+                    if prefix_pass and resolution.status == "found" and resolution.procedure is not None:
                         # Only the beginning of a name: when another name explains the rest of
                         # the message better ("… đất nông nghiệp hết thời hạn … gia hạn" is not
                         # the building permit's "gia hạn"), ask.

@@ -66,6 +66,8 @@ def check_memory_fallback_refused() -> None:
 class EmbeddedTrackerStore(SQLTrackerStore):
     """SQLTrackerStore for one Rasa process on SQLite; see the module's docstring."""
 
+    engine: sa.engine.Engine  # Rasa's, replaced in __init__ by one built from its URL
+
     def __init__(self, *args: Any, cached_conversations: int = DEFAULT_CACHED_CONVERSATIONS,
                  max_idle_s: float = DEFAULT_MAX_IDLE_S, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -164,6 +166,8 @@ class PostgresTrackerStore(SQLTrackerStore):
           type: bot.rasa_plugins.tracker_store.PostgresTrackerStore
           (the other settings as for Rasa's `SQL` store)
     """
+
+    engine: sa.engine.Engine  # Rasa's, replaced in __init__ by one built from its URL
 
     def __init__(self, *args: Any, outage_s: float = DEFAULT_OUTAGE_S, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

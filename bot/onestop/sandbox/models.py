@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Integer, String, Text, create_engine
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import declarative_base, relationship, sessionmaker
 
-Base = declarative_base()
+# SQLAlchemy 1.4 ships no type information (no py.typed): to mypy its declarative base is Any,
+# and a base class of type Any must be declared so.
+Base: Any = declarative_base()
+
+
+# Before Dossier: mypy types the lambda ordering Dossier.history only once these columns are known.
+class StatusChange(Base):
+    __tablename__ = "status_history"
+
+    id = Column(Integer, primary_key=True)
+    dossier_id = Column(ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False, index=True)
+    status = Column(Integer, nullable=False)
+    at = Column(DateTime, nullable=False)  # naive UTC
+    note = Column(Text)
+
+    dossier = relationship("Dossier", back_populates="history")
 
 
 class Dossier(Base):
@@ -37,18 +53,6 @@ class Dossier(Base):
         "StatusChange", back_populates="dossier", lazy="selectin",
         order_by=lambda: [StatusChange.at, StatusChange.id], cascade="all, delete-orphan",
     )
-
-
-class StatusChange(Base):
-    __tablename__ = "status_history"
-
-    id = Column(Integer, primary_key=True)
-    dossier_id = Column(ForeignKey("dossiers.id", ondelete="CASCADE"), nullable=False, index=True)
-    status = Column(Integer, nullable=False)
-    at = Column(DateTime, nullable=False)  # naive UTC
-    note = Column(Text)
-
-    dossier = relationship("Dossier", back_populates="history")
 
 
 class Webhook(Base):

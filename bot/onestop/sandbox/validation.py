@@ -184,15 +184,13 @@ class DraftRequest:
 
 def draft_request(body: Dict[str, Any]) -> DraftRequest:
     fields = _Fields(body)
-    request = DraftRequest(
-        procedure_id=fields.text("procedure_id", True, 1, 100),  # type: ignore[arg-type]
-        procedure_name=fields.text("procedure_name", False, 1, 300),
-        applicant=_applicant(fields, True),
-        channel=fields.text("channel", True, 1, 32),  # type: ignore[arg-type]
-    )
-    if fields.errors:
+    procedure_id = fields.text("procedure_id", True, 1, 100)
+    procedure_name = fields.text("procedure_name", False, 1, 300)
+    applicant = _applicant(fields, True)
+    channel = fields.text("channel", True, 1, 32)
+    if fields.errors or procedure_id is None or channel is None:  # a required value missing is an error
         raise invalid(fields.errors)
-    return request
+    return DraftRequest(procedure_id, procedure_name, applicant, channel)
 
 
 @dataclass
@@ -247,15 +245,13 @@ class StatusChangeRequest:
 
 def status_change(body: Dict[str, Any]) -> StatusChangeRequest:
     fields = _Fields(body)
-    change = StatusChangeRequest(
-        status=fields.status("status", True),  # type: ignore[arg-type]
-        note=fields.text("note", False, 1, 2000),
-        missing_documents=fields.string_list("missing_documents") or [],
-    )
-    _missing_only_when_requested(fields, change.status, change.missing_documents)
-    if fields.errors:
+    status = fields.status("status", True)
+    note = fields.text("note", False, 1, 2000)
+    missing_documents = fields.string_list("missing_documents") or []
+    _missing_only_when_requested(fields, status, missing_documents)
+    if fields.errors or status is None:  # a required value missing is an error
         raise invalid(fields.errors)
-    return change
+    return StatusChangeRequest(status, note, missing_documents)
 
 
 def _missing_only_when_requested(fields: _Fields, status: Optional[int], missing: List[str]) -> None:
@@ -278,9 +274,9 @@ def webhook(body: Dict[str, Any]) -> WebhookRequest:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             fields.fail("url", "must be an absolute http or https URL")
     secret = fields.text("secret", True, 1, 256)
-    if fields.errors:
+    if fields.errors or url is None or secret is None:  # a required value missing is an error
         raise invalid(fields.errors)
-    return WebhookRequest(url, secret)  # type: ignore[arg-type]
+    return WebhookRequest(url, secret)
 
 
 @dataclass
@@ -294,7 +290,6 @@ def lock_seconds(body: Dict[str, Any]) -> int:
     seconds = body.get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= MAX_LOCK_S:
         fields.fail("seconds", f"required, a whole number from 0 to {MAX_LOCK_S}")
-    if fields.errors:
         raise invalid(fields.errors)
     return int(seconds)
 
@@ -309,6 +304,6 @@ def fault(body: Dict[str, Any]) -> Fault:
         fields.fail("delay_s", f"must be a number from 0 to {MAX_FAULT_DELAY_S:g}")
     elif mode == "slow" and not delay:
         fields.fail("delay_s", "required, above 0, with mode slow")
-    if fields.errors:
+    if fields.errors or not isinstance(mode, str):  # a mode of FAULT_MODES is a string
         raise invalid(fields.errors)
     return Fault(mode, float(delay))
