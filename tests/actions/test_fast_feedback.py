@@ -1,22 +1,22 @@
 """The fast tier: actions run on a tracker and a dispatcher in this process (milliseconds, no
-Rasa server): why a citizen stays offline, typed in words."""
+Rasa server): why a citizen stays offline, typed in words. The tier's tools are in
+tests/actions/fast.py, its fixtures (app_db) in tests/actions/conftest.py."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from bot import knowledge, services
+from bot import knowledge
 from bot.actions.context import answers_reason_question
 from bot.actions.feedback import ActionRecordOfflineReason
 from bot.actions.online_service import ActionOnlineHelp
 from bot.store.models import offline_reasons
+from tests.actions.fast import run
 
 REASON_BUTTONS = [{"title": title, "payload": f'/offline_reason{{"offline_reason": "{key}"}}'}
                   for key, title in (("no_vneid", "Chưa có tài khoản VNeID"), ("other", "Lý do khác"))]
@@ -35,18 +35,6 @@ def tracker(text: str, intent: str, reason: Optional[Dict[str, Any]], asked: boo
               {"event": "user", "text": text, "parse_data": message}]
     return Tracker(sender, {"procedure": "tam_tru", "locality": "Duy Xuyên"}, message, events, False, None, {},
                    "action_listen")
-
-
-def run(action, tracker_: Tracker) -> tuple[List[Dict[str, Any]], CollectingDispatcher]:
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker_, {}))
-    return events, dispatcher
-
-
-@pytest.fixture
-def app_db(tmp_path, monkeypatch):
-    monkeypatch.setenv("APP_DB_URL", f"sqlite:///{tmp_path / 'assistant.db'}")
-    yield services.app_db()
 
 
 @pytest.mark.parametrize("text, intent, reason, expected", [
