@@ -45,11 +45,11 @@ def verification_value(text: str) -> Optional[str]:
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) in (4, 12):
         return digits
+    phone = phone_number(text)  # "0905 123 456": the whole phone, not its first group
+    if phone:
+        return phone[-4:]
     groups = re.findall(r"(?<!\d)(\d{12}|\d{4})(?!\d)", text.replace(" ", "") if len(digits) == 12 else text)
-    if groups:
-        return groups[-1]
-    phone = phone_number(text)
-    return phone[-4:] if phone else None
+    return groups[-1] if groups else None
 
 
 _CODE_LIKE = re.compile(r"\d{3}[ .]?\d{2}[ .]?\d{2}[ .]?[A-Za-z]\d{2}[ -]?\d{6}[ -]?\d{4}")

@@ -19,6 +19,7 @@ from bot.actions.procedures import (aspects_asked, directory_answer, field_butto
 from bot.actions.steering import steering
 from bot.actions.texts import contact_values
 from bot.funnel import record
+from bot.nlu.text import fold
 from bot.nlu.values import id_number, mobile_number
 from bot.onestop.client import DraftCreated, OneStopUnavailable
 from bot.procedures import answers
@@ -80,6 +81,13 @@ def switched_procedure(tracker: Tracker) -> Optional[str]:
     return next((i for i in named if answers.can_start_online(catalogue.procedures[i])), None)
 
 
+def _introduces(text: str, name: str) -> bool:
+    """Whether a folded message starts with the folded name, or says it after "tên"/"là"
+    ("thôi, tên tôi là Nguyễn Văn An")."""
+    before = text[:text.rfind(name)].split() if name in text else None
+    return before is not None and (not before or bool({"ten", "la"} & set(before)))
+
+
 class ValidateOnlineApplicationForm(FormValidationAction):
     """Name, phone and (optional) ID number. A message that is not a value — a stop word, a
     question, a request for a person — fills nothing: the form rejects it and the rules of
@@ -108,9 +116,11 @@ class ValidateOnlineApplicationForm(FormValidationAction):
             return None
         intent = tracker.latest_message.get("intent") or {}
         lexicon = steering()
-        if slot == "applicant_name" and lexicon.name_in(text):
-            return text
-        if lexicon.is_stop(text):
+        stop = lexicon.is_stop(text)
+        name = lexicon.name_in(text) if slot == "applicant_name" else None
+        if name and not (stop and not _introduces(fold(text), fold(name))):
+            return text  # a name, unless a stop comes first: "thôi để mai tính" is not Mai Tính
+        if stop:
             return None
         if slot == "applicant_id" and lexicon.is_skip(text):
             return text  # "ko có cccd": no number, go on

@@ -79,16 +79,10 @@ def test_a_way_out_fills_nothing_and_says_nothing_so_the_rules_answer_it(app_db,
     assert events == [] and dispatcher.messages == []
 
 
-SPACED_PHONE_BUG = ("a whole phone typed in groups ('0905 123 456', '0905.123.456', '0905-123-456') gives its FIRST "
-                    "4 digits: verification_value() takes any 4-digit group before trying the phone, so the "
-                    "owner's lookup fails and counts towards the lock-outs")
-
-
 @pytest.mark.parametrize("typed, value", [
     ("8442", "8442"), ("4 số cuối là 8442 ạ", "8442"), ("0905128442", "8442"), ("+84 905 128 442", "8442"),
     ("049195001234", "049195001234"), ("0491 9500 1234", "049195001234"),
-    pytest.param("0905 128 442", "8442", marks=pytest.mark.xfail(strict=True, reason=SPACED_PHONE_BUG)),
-    pytest.param("0905.128.442", "8442", marks=pytest.mark.xfail(strict=True, reason=SPACED_PHONE_BUG)),
+    ("0905 128 442", "8442"), ("0905.128.442", "8442"),  # a phone in groups: the whole phone, not its first group
 ])
 def test_a_verification_value_is_read_from_what_citizens_type(typed, value):
     events, dispatcher = fill(ValidateDossierStatusForm(), "verification_value", typed, slots={"dossier_code": CODE})
@@ -122,6 +116,7 @@ def apply(requested: str, text: str, intent: str = "inform", **slots: Any):
 @pytest.mark.parametrize("requested, typed, value", [
     ("applicant_name", "Nguyễn Thị Sương", "Nguyễn Thị Sương"),
     ("applicant_name", "tên tôi là nguyễn văn an", "Nguyễn Văn An"),
+    ("applicant_name", "thôi, tên tôi là Nguyễn Văn An", "Nguyễn Văn An"),  # "thôi" as a filler before the name
     ("applicant_phone", "0905 123 456", "0905123456"),
     ("applicant_phone", "+84 905.123.456", "0905123456"),
     ("applicant_id", "0491 9500 1234", "049195001234"),
@@ -150,10 +145,7 @@ def test_a_wrong_application_value_empties_the_slot_and_says_what_to_type(reques
 
 @pytest.mark.parametrize("requested, text, intent", [
     ("applicant_name", "thôi khỏi", "deny"),
-    pytest.param("applicant_name", "thôi để mai tính", "deny", marks=pytest.mark.xfail(strict=True, reason=(
-        "taken as the applicant's name 'Mai Tính': _requested() looks for a name (steering.name_in: 'Mai' is a "
-        "family name) before the stop words, so the stop is stored and the form asks for the phone "
-        "(tests/conversations/online_start.yml online-030 wants it not taken as a name)"))),
+    ("applicant_name", "thôi để mai tính", "deny"),  # a stop, then a word that is also a family name
     ("applicant_phone", "hủy", "deny"),
     ("applicant_phone", "huỷ", "inform"),  # the old placement of the accent
     ("applicant_id", "thôi", "deny"),

@@ -216,9 +216,6 @@ def test_a_value_typed_after_a_failure_is_tried_with_the_same_code(dossier):
     assert responses(dispatcher) == ["utter_dossier_status"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "verification_value('0935 777 888') is '0935', the phone's first 4 digits: the owner's lookup fails, "
-    "is counted towards the sender's and the code's lock-outs, and the owner is told the values do not match"))
 def test_the_owner_typing_the_whole_phone_in_groups_gets_the_status(dossier):
     grouped = f"{PHONE[:4]} {PHONE[4:7]} {PHONE[7:]}"  # as a phone is written on a form
     events, _ = run(ValidateDossierStatusForm(), tracker(
