@@ -55,6 +55,26 @@ def conversation(rng: random.Random) -> List[str]:
     return ["tôi muốn nộp hồ sơ tạm trú trực tuyến", "có", "Nguyễn Văn An", "0905123456", "bỏ qua", "không"]
 
 
+# The cold mix: traffic nobody tuned for (scripts/mixes/cold.yml, written blind), drawn so that
+# about half the messages open a new conversation.
+COLD_MIX = ROOT / "scripts" / "mixes" / "cold.yml"
+COLD_WEIGHTS = {"openers": 0.25, "fallbacks": 0.12, "out_of_scope": 0.12, "long": 0.06, "forms": 0.25, "lookups": 0.20}
+_cold: Dict[str, list] = {}
+
+
+def cold_conversation(rng: random.Random) -> List[str]:
+    if not _cold:
+        import yaml
+
+        _cold.update(yaml.safe_load(COLD_MIX.read_text(encoding="utf-8")))
+    kind = rng.choices(list(COLD_WEIGHTS), weights=list(COLD_WEIGHTS.values()))[0]
+    chosen = rng.choice(_cold[kind])
+    return [str(message) for message in chosen] if isinstance(chosen, list) else [str(chosen)]
+
+
+MIXES = {"project": conversation, "cold": cold_conversation}
+
+
 def free_port() -> int:
     import socket
 
@@ -99,7 +119,7 @@ def processes(supervisor: int) -> Dict[str, List[int]]:
         except FileNotFoundError:
             continue
         name = ("nginx" if cmd.startswith("nginx") else "action server" if "run actions" in cmd
-                else "Rasa server" if "rasa run" in cmd else "sandbox" if "sandbox" in cmd
+                else "Rasa server" if "rasa_patches run" in cmd or "rasa run" in cmd else "sandbox" if "sandbox" in cmd
                 else "notifier" if "notifier" in cmd else "analytics consumer" if "analytics consume" in cmd
                 else "web" if "bot.web" in cmd else "staff" if "bot.staff" in cmd else cmd.split()[-1][:30])
         copies = sum(1 for key in named if key == name or key.startswith(f"{name} #"))
@@ -160,22 +180,25 @@ class Stack:
 BUSY_PAUSE_S = 10.0  # a citizen told "busy, try again in a minute" waits, then sends it again
 
 
-async def run_level(url: str, citizens: int, seconds: float, seed: int) -> Dict[str, float]:
+async def run_level(url: str, citizens: int, seconds: float, seed: int, mix: str = "project") -> Dict[str, float]:
     """Citizens who send their next message as soon as the answer arrives. Counted apart:
     `timeouts` (no answer within the client's 60 s), `busy` (told at once that the assistant
     is busy: 503 with Retry-After, the message is sent again after BUSY_PAUSE_S) and `errors`
     (anything else that is not an answer)."""
     latencies: List[float] = []
     counts = {"errors": 0, "timeouts": 0, "busy": 0}
+    opened = 0  # messages that opened a new conversation
     deadline = time.monotonic() + seconds
 
     async def citizen(index: int, session: aiohttp.ClientSession) -> None:
+        nonlocal opened
         rng = random.Random(seed * 1000 + index)
         turn = 0
         while time.monotonic() < deadline:
             sender = f"bench-{seed}-{index}-{turn}"
             turn += 1
-            for text in conversation(rng):
+            for position, text in enumerate(MIXES[mix](rng)):
+                opened += position == 0
                 while time.monotonic() < deadline:
                     started = time.perf_counter()
                     try:
@@ -210,7 +233,8 @@ async def run_level(url: str, citizens: int, seconds: float, seed: int) -> Dict[
     def pct(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))], 1)
 
-    return {"citizens": citizens, "messages": len(latencies), **counts,
+    return {"citizens": citizens, "mix": mix, "messages": len(latencies), **counts,
+            "new_conversation_share": round(opened / max(len(latencies), 1), 2),
             "messages_per_s": round(len(latencies) / elapsed, 1),
             "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
             "mean_ms": round(statistics.fmean(ordered), 1)}
@@ -246,7 +270,8 @@ tracker_store:
 """
 
 
-def bench_model(name: str, model: Path, levels: List[int], seconds: float) -> Dict[str, object]:
+def bench_model(name: str, model: Path, levels: List[int], seconds: float,
+                mixes: List[str]) -> Dict[str, object]:
     env: Dict[str, str] = {}
     if name == "stock":
         endpoints = RESULTS / "bench-stock-endpoints.yml"
@@ -256,21 +281,20 @@ def bench_model(name: str, model: Path, levels: List[int], seconds: float) -> Di
     try:
         startup = stack.wait_answering()
         print(f"[{name}] REST answers {startup:.1f} s after start", flush=True)
-        results = []
-        for level in levels:
+        results: Dict[str, List[Dict[str, object]]] = {mix: [] for mix in mixes}
+        for mix, level in [(mix, level) for mix in mixes for level in levels]:
             cpu_before = process_cpu(stack.process.pid)
-            result = asyncio.run(run_level(stack.url, level, seconds, seed=level))
+            result = asyncio.run(run_level(stack.url, level, seconds, seed=level, mix=mix))
             result["rss_mb"] = process_memory(stack.process.pid)
             # CPU time per message: steadier than throughput on a shared (virtual) machine
             result["cpu_ms_per_message"] = {
                 name: round((used - cpu_before.get(name, 0.0)) * 1000 / max(result["messages"], 1), 2)
                 for name, used in process_cpu(stack.process.pid).items()}
             print(f"[{name}] {json.dumps(result, ensure_ascii=False)}", flush=True)
-            results.append(result)
+            results[mix].append(result)
     finally:
         stack.stop()
-    return {"model": str(model), "startup_s": round(startup, 1), "levels": results,
-            "floor_ms": floor_ms(model)}
+    return {"model": str(model), "startup_s": round(startup, 1), "mixes": results, "floor_ms": floor_ms(model)}
 
 
 def train_stock() -> None:
@@ -294,9 +318,11 @@ def chart(report: Dict[str, object], path: Path) -> None:
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for name, data in report["models"].items():
-        levels = [l["citizens"] for l in data["levels"]]
-        left.plot(levels, [l["messages_per_s"] for l in data["levels"]], marker="o", label=name)
-        right.plot(levels, [l["p95_ms"] for l in data["levels"]], marker="o", label=name)
+        for mix, results in data["mixes"].items():
+            levels = [r["citizens"] for r in results]
+            style = {"marker": "o", "label": f"{name}, {mix} mix", "linestyle": "-" if mix == "project" else "--"}
+            left.plot(levels, [r["messages_per_s"] for r in results], **style)
+            right.plot(levels, [r["p95_ms"] for r in results], **style)
     left.set(title="Throughput", xlabel="concurrent conversations", ylabel="messages / s")
     right.set(title="p95 latency", xlabel="concurrent conversations", ylabel="ms", yscale="log")
     for axis in (left, right):
@@ -311,28 +337,32 @@ def main() -> int:
     parser.add_argument("--levels", default="1,20,50")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--skip-stock", action="store_true")
+    parser.add_argument("--mixes", default="project,cold", help="project (the designed conversations), cold")
     parser.add_argument("--model", default=str(ROOT / "models" / "current.tar.gz"))
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    mixes = [m for m in args.mixes.split(",") if m]
+    unknown = [m for m in mixes if m not in MIXES]
+    if unknown:
+        parser.error(f"unknown mix {unknown}; known: {sorted(MIXES)}")
     RESULTS.mkdir(exist_ok=True)
 
     report: Dict[str, object] = {"when": time.strftime("%Y-%m-%d %H:%M"), "seconds_per_level": args.seconds,
                                  "machine": f"{os.cpu_count()} cores", "models": {}}
-    report["models"]["project"] = bench_model("project", Path(args.model), levels, args.seconds)
+    report["models"]["project"] = bench_model("project", Path(args.model), levels, args.seconds, mixes)
     if not args.skip_stock:
         train_stock()
-        report["models"]["stock"] = bench_model("stock", STOCK_MODEL, levels, args.seconds)
+        report["models"]["stock"] = bench_model("stock", STOCK_MODEL, levels, args.seconds, mixes)
         project, stock = report["models"]["project"], report["models"]["stock"]
-        report["ratios"] = {
+        report["ratios"] = {mix: {
             str(p["citizens"]): {
                 "throughput_x": round(p["messages_per_s"] / max(s["messages_per_s"], 0.01), 2),
                 "p95_x_faster": round(s["p95_ms"] / max(p["p95_ms"], 0.01), 2),
             }
-            for p, s in zip(project["levels"], stock["levels"])
-        }
+            for p, s in zip(project["mixes"][mix], stock["mixes"][mix])} for mix in mixes}
     for name, data in report["models"].items():
-        full = data["levels"][0]["p50_ms"]
-        data["round_trip_over_floor_ms"] = round(full - data["floor_ms"], 1)
+        first = data["mixes"][mixes[0]][0]["p50_ms"]
+        data["round_trip_over_floor_ms"] = round(first - data["floor_ms"], 1)
     name = "bench-project" if args.skip_stock else "bench"  # a partial run keeps the full report
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     chart(report, RESULTS / f"{name}.png")
