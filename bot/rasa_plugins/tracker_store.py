@@ -7,13 +7,16 @@ every message. This store keeps the same table and rows (the staff analytics rea
 
 - keeps one connection per thread open, in WAL mode with `synchronous=NORMAL` (a commit no
   longer waits for the disk; readers such as the analytics no longer block the writer);
-- remembers, per conversation, the serialised events of its latest session, so a message
-  costs one INSERT instead of three queries. A save that starts a new session forgets them,
-  and so does a pause of `max_idle_s` (10 minutes): what retention deleted or anonymised in
-  an idle conversation is read back from the table, never carried over from memory.
+- remembers, per conversation, the serialised events of its latest session and the id of
+  the conversation's last row, so a message costs one INSERT and two lookups of that id (an
+  index read) instead of three queries. A save that starts a new session forgets them, and so
+  does a pause of `max_idle_s` (10 minutes): what retention deleted or anonymised in an idle
+  conversation is read back from the table, never carried over from memory.
 
-The memory is only right while this process is the tracker store's only writer, which is
-what the embedded default runs (one Rasa server). Production runs several Rasa servers on
+Several Rasa servers may share the file (the embedded default runs one per core): a
+conversation's messages are handled one at a time across them (the lock store), and a server
+uses its memory of a conversation only while the conversation's last row is still the one it
+remembers; when another server wrote since, it reads the session back. Production runs on
 PostgreSQL with `PostgresTrackerStore` below (docs: README, Production).
 
 Both rely on bot/rasa_patches refusing Rasa's fallback to memory, and say so when it is off.
@@ -64,7 +67,7 @@ def check_memory_fallback_refused() -> None:
 
 
 class EmbeddedTrackerStore(SQLTrackerStore):
-    """SQLTrackerStore for one Rasa process on SQLite; see the module's docstring."""
+    """SQLTrackerStore on SQLite for the Rasa servers of one machine; see the module's docstring."""
 
     engine: sa.engine.Engine  # Rasa's, replaced in __init__ by one built from its URL
 
@@ -79,45 +82,52 @@ class EmbeddedTrackerStore(SQLTrackerStore):
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self._capacity = int(cached_conversations)
         self._max_idle_s = float(max_idle_s)
-        self._sessions: "OrderedDict[str, Tuple[float, List[str]]]" = OrderedDict()
+        # conversation -> (last used, id of its last row, serialised events of its latest session)
+        self._sessions: "OrderedDict[str, Tuple[float, int, List[str]]]" = OrderedDict()
         self._lock = threading.Lock()
         check_memory_fallback_refused()
 
     # -- the memory of latest sessions --------------------------------------------------------
 
-    def _remembered(self, sender_id: str) -> Optional[List[str]]:
+    def _remembered(self, sender_id: str, last_id: Optional[int]) -> Optional[List[str]]:
+        """The remembered events, if the conversation's last row is still `last_id`."""
         with self._lock:
             entry = self._sessions.get(sender_id)
             if entry is None:
                 return None
-            used, events = entry
+            used, remembered_id, events = entry
             now = time.monotonic()
-            if now - used > self._max_idle_s:
+            if now - used > self._max_idle_s or remembered_id != last_id:
                 del self._sessions[sender_id]
                 return None
-            self._sessions[sender_id] = (now, events)
+            self._sessions[sender_id] = (now, remembered_id, events)
             self._sessions.move_to_end(sender_id)
             return events
 
-    def _remember(self, sender_id: str, events: Optional[List[str]]) -> None:
+    def _remember(self, sender_id: str, last_id: Optional[int], events: Optional[List[str]]) -> None:
         with self._lock:
-            if events is None:
+            if events is None or last_id is None:
                 self._sessions.pop(sender_id, None)
                 return
-            self._sessions[sender_id] = (time.monotonic(), events)
+            self._sessions[sender_id] = (time.monotonic(), last_id, events)
             self._sessions.move_to_end(sender_id)
             while len(self._sessions) > self._capacity:
                 self._sessions.popitem(last=False)
 
+    def _last_id(self, session: Any, sender_id: str) -> Optional[int]:
+        return session.execute(sa.select(sa.func.max(self.SQLEvent.id))
+                               .where(self.SQLEvent.sender_id == sender_id)).scalar()
+
     # -- TrackerStore -------------------------------------------------------------------------
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
-        remembered = self._remembered(sender_id)
-        if remembered is None:
-            with self.session_scope() as session:
+        with self.session_scope() as session:
+            last_id = self._last_id(session, sender_id)
+            remembered = self._remembered(sender_id, last_id)
+            if remembered is None and last_id is not None:
                 rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
                 remembered = [row.data for row in rows]
-            self._remember(sender_id, remembered)
+                self._remember(sender_id, last_id, remembered)
         if not remembered or not self.domain:
             return None
         return DialogueStateTracker.from_dict(sender_id, [json.loads(data) for data in remembered],
@@ -125,8 +135,9 @@ class EmbeddedTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
-        remembered = self._remembered(tracker.sender_id)
         with self.session_scope() as session:
+            last_id = self._last_id(session, tracker.sender_id)
+            remembered = self._remembered(tracker.sender_id, last_id)
             stored = (len(remembered) if remembered is not None else
                       self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count())
             events = list(itertools.islice(tracker.events, stored, None))
@@ -134,11 +145,13 @@ class EmbeddedTrackerStore(SQLTrackerStore):
             new_session = any(isinstance(event, SessionStarted) for event in events)
             if rows:
                 session.execute(sa.insert(self.SQLEvent.__table__), rows)
+                last_id = self._last_id(session, tracker.sender_id)
                 session.commit()
         if new_session or remembered is None:
-            self._remember(tracker.sender_id, None)  # read back once: the session boundary moved
+            self._remember(tracker.sender_id, None, None)  # read back once: the session boundary moved
         else:
             remembered.extend(row["data"] for row in rows)
+            self._remember(tracker.sender_id, last_id, remembered)
 
 
 class PostgresTrackerStore(SQLTrackerStore):

@@ -89,6 +89,36 @@ def test_more_conversations_than_it_remembers_stay_correct(tmp_path, domain):
     assert len(ours._sessions) <= 2
 
 
+def test_two_servers_on_one_file_each_see_what_the_other_wrote(tmp_path, domain):
+    """The embedded default runs a Rasa server per core on one file: a conversation's turns land
+    on either, and neither may answer from a memory the other has made stale."""
+    db = str(tmp_path / "t.db")
+    servers = [EmbeddedTrackerStore(domain=domain, dialect="sqlite", db=db) for _ in range(2)]
+    said = []
+    for number, server in enumerate([0, 0, 1, 0, 1, 1, 0]):
+        said.append(f"lượt {number}")
+        turn(servers[server], domain, "citizen-7", said[-1])
+        for reader in servers:
+            assert texts(run(reader.retrieve("citizen-7"))) == said
+    stock = SQLTrackerStore(domain=domain, dialect="sqlite", db=db)
+    assert texts(run(stock.retrieve("citizen-7"))) == said
+    assert len(run(stock.retrieve("citizen-7")).events) == 2 * len(said)  # every event stored once
+
+
+def test_a_new_session_started_by_another_server_hides_the_old_one(tmp_path, domain):
+    db = str(tmp_path / "t.db")
+    first, second = (EmbeddedTrackerStore(domain=domain, dialect="sqlite", db=db) for _ in range(2))
+    turn(first, domain, "citizen-8", "hộ chiếu")
+    tracker = run(second.retrieve("citizen-8"))
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("tạm trú", {"name": "hoi_thu_tuc", "confidence": 0.9}))
+    run(second.save(tracker))
+    turn(first, domain, "citizen-8", "ở đâu")
+    assert texts(run(first.retrieve("citizen-8"))) == texts(run(second.retrieve("citizen-8"))) == ["tạm trú", "ở đâu"]
+
+
 def test_unknown_conversation_is_none(tmp_path, domain):
     ours = EmbeddedTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"))
     assert run(ours.retrieve("nobody")) is None
