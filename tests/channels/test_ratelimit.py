@@ -12,9 +12,10 @@ from bot.channels.ratelimit import RateLimiter, Verdict
 from tests.conftest import Assistant
 
 
-@pytest.mark.parametrize("redis_url", [None, "redis://127.0.0.1:6379/9"])
-def test_the_limit_is_per_sender_and_channel_and_tells_once(redis_url):
-    limiter = RateLimiter(messages=3, window_s=60, redis_url=redis_url)
+@pytest.mark.parametrize("shared", [None, "redis", "file"])
+def test_the_limit_is_per_sender_and_channel_and_tells_once(shared, tmp_path):
+    limiter = RateLimiter(messages=3, window_s=60, redis_url="redis://127.0.0.1:6379/9" if shared == "redis" else None,
+                          sqlite_path=tmp_path / "rate.db" if shared == "file" else None)
     sender = uuid.uuid4().hex
     verdicts = [limiter.check("rest", sender) for _ in range(6)]
     assert verdicts == [Verdict.ALLOW] * 3 + [Verdict.TELL, Verdict.DROP, Verdict.DROP]
@@ -27,6 +28,27 @@ def test_two_servers_share_the_count_through_redis():
     sender = uuid.uuid4().hex
     verdicts = [(first if i % 2 else second).check("rest", sender) for i in range(6)]
     assert verdicts.count(Verdict.ALLOW) == 4
+
+
+def test_two_servers_on_one_machine_share_the_count_through_a_file(tmp_path):
+    first, second = (RateLimiter(messages=4, window_s=60, sqlite_path=tmp_path / "rate.db") for _ in range(2))
+    sender = uuid.uuid4().hex
+    verdicts = [(first if i % 2 else second).check("rest", sender) for i in range(6)]
+    assert verdicts == [Verdict.ALLOW] * 4 + [Verdict.TELL, Verdict.DROP]
+
+
+def test_a_locked_count_file_lets_citizens_through(tmp_path):
+    import sqlite3
+
+    limiter = RateLimiter(messages=1, window_s=60, sqlite_path=tmp_path / "rate.db")
+    assert limiter.check("rest", "s") is Verdict.ALLOW
+    holder = sqlite3.connect(tmp_path / "rate.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        assert limiter.check("rest", "s") is Verdict.ALLOW  # waited 2 s, then let through
+    finally:
+        holder.execute("ROLLBACK")
+    assert limiter.check("rest", "s") is Verdict.TELL  # counting again once the file is free
 
 
 def test_zero_turns_it_off():
