@@ -69,3 +69,13 @@ def test_requests_are_rarely_taken_for_reasons(model):
     taken = [text for text in said if model.classify(text)[0] != NONE]
     assert len(taken) / len(said) <= REQUESTS_TAKEN, taken[:20]
     assert model.classify("tra cứu hồ sơ")[0] == NONE
+
+
+def test_the_direct_computation_gives_scikit_learns_probabilities(model):
+    import numpy as np
+
+    texts = [r["text"] for r in read_yaml(BLIND)["reasons"]] + ["", "!!!", "xin chào", "ko bit lam online",
+                                                                 "vneid lỗi hoài, mạng yếu, ra xã cho nhanh"]
+    for text in texts:
+        key = model.key(text)
+        assert np.allclose(model.probabilities(key), model.model.predict_proba([key])[0], rtol=0, atol=1e-12), text
