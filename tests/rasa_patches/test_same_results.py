@@ -3,6 +3,7 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
 from bot import rasa_patches
+from bot.config import ROOT
 from bot.rasa_patches.actions import json_text
 from bot.rasa_patches.graph import run_in_order
 from bot.rasa_patches.logs import LOG_ONLY_DEEPCOPY_MODULES
@@ -185,3 +186,41 @@ def test_the_validator_built_once_agrees_with_jsonschema(answer):
     else:
         with pytest.raises(ValidationError):
             action._validate_action_result(answer)
+
+
+def test_intent_probabilities_are_scikit_learns_on_the_blind_set(agent):
+    """Rasa's LogisticRegressionClassifier.process and the patched one, on the same featurized
+    messages (the loaded graph holds the function it was built with: both are called directly)."""
+    import asyncio
+    import copy
+
+    import yaml
+    from rasa.core.channels.channel import UserMessage
+    from rasa.engine.constants import PLACEHOLDER_MESSAGE
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+
+    from bot.rasa_patches.classifier import _intent_probabilities
+
+    runner = agent.processor.graph_runner
+    name, node = next((n, s) for n, s in runner._graph_schema.nodes.items() if s.uses is LogisticRegressionClassifier)
+    component = runner._instantiated_nodes[name]._component
+    rasa_patches.uninstall()
+    try:
+        rasas_own = LogisticRegressionClassifier.process
+    finally:
+        rasa_patches.install(off=())
+    patched = _intent_probabilities()[(LogisticRegressionClassifier, "process")]
+    assert rasas_own.__module__ == LogisticRegressionClassifier.__module__ != patched.__module__
+    blind = yaml.safe_load((ROOT / "tests" / "nlu" / "blind" / "blind-nlu.yml").read_text(encoding="utf-8"))
+    texts = PARSED + [e["text"] for block in blind["nlu"] for e in block["examples"]][:400]
+    graph = runner._build_dask_graph(runner._graph_schema.minimal_graph_schema([node.needs["messages"]]))
+    for text in texts:
+        inputs = {**graph, PLACEHOLDER_MESSAGE: (PLACEHOLDER_MESSAGE, [UserMessage(text, message_id="m")])}
+        (_, featurized), = run_in_order(inputs, [node.needs["messages"]])
+        old = rasas_own(component, copy.deepcopy(featurized))[0]
+        new = patched(component, copy.deepcopy(featurized))[0]
+        assert [r["name"] for r in old.get("intent_ranking")] == [r["name"] for r in new.get("intent_ranking")], text
+        assert all(abs(a["confidence"] - b["confidence"]) < 1e-12
+                   for a, b in zip(old.get("intent_ranking"), new.get("intent_ranking"))), text
+        assert old.get("intent")["name"] == new.get("intent")["name"]
+    assert asyncio.run(agent.parse_message("đk kết hôn cần j"))["intent"]["name"]
