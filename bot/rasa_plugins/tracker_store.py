@@ -115,8 +115,10 @@ class EmbeddedTrackerStore(SQLTrackerStore):
                 self._sessions.popitem(last=False)
 
     def _last_id(self, session: Any, sender_id: str) -> Optional[int]:
-        return session.execute(sa.select(sa.func.max(self.SQLEvent.id))
-                               .where(self.SQLEvent.sender_id == sender_id)).scalar()
+        # plain SQL: building the statement with SQLAlchemy cost ten times the index read
+        # (py-spy: 12 % of a Rasa server's CPU); the index on sender_id answers it
+        return session.connection().exec_driver_sql(
+            "SELECT max(id) FROM events WHERE sender_id = ?", (sender_id,)).scalar()
 
     # -- TrackerStore -------------------------------------------------------------------------
 
