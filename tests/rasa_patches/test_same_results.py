@@ -170,6 +170,20 @@ ANSWERS = [
     {"responses": [{"text": "no events"}]},
     {"events": [], "responses": {"text": "not a list"}},
     [],
+    {"events": [{"event": "user", "text": "xin chào", "parse_data": {"intent": {"name": "greet", "confidence": 1.0},
+                                                                      "entities": [{"entity": "x", "value": 1}]}},
+                {"event": "action", "name": "action_listen", "policy": None, "confidence": 1},
+                {"event": "active_loop", "name": "online_form"}, {"event": "session_started", "timestamp": 1.5}],
+     "responses": []},
+    {"events": [{"event": "user", "parse_data": {"entities": [{"entity": "x"}]}}], "responses": []},  # no value
+    {"events": [{"event": "slot", "name": "procedure"}], "responses": []},  # a slot without its value
+    {"events": [{"event": "action", "name": 3}], "responses": []},
+    {"events": [{"event": "no_such_event"}], "responses": []},
+    {"events": [{"event": "slot", "name": "x", "value": 1, "timestamp": "yesterday"}], "responses": []},
+    {"events": [{"event": "bot", "metadata": []}], "responses": []},
+    {"events": ["slot"], "responses": []},
+    {"events": [], "responses": [{"text": 3}], "extra": True},
+    {"events": [{"event": "user", "text": None, "parse_data": {"intent_ranking": [{"name": 1}]}}], "responses": []},
 ]
 
 
