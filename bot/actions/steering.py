@@ -10,9 +10,9 @@ person, another question).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Dict, FrozenSet, Iterable, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, Optional, Tuple, TypeVar
 
 from bot.config import load_settings
 from bot.datafiles import read_yaml
@@ -20,6 +20,8 @@ from bot.nlu.lexicon import teencode_table
 from bot.nlu.text import fold, normalise
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+T = TypeVar("T")
+READ_CACHE_SIZE = 20_000  # messages and phrases read, kept per process (cleared when full)
 _LETTERS = re.compile(r"^[^\W\d_]+(?:['\-][^\W\d_]+)*$", re.UNICODE)
 # Intents that are a request of their own, not a value typed into a form.
 QUESTION_INTENTS = frozenset({
@@ -97,15 +99,33 @@ class Steering:
     fields: Dict[str, FrozenSet[Phrase]]
     surnames: FrozenSet[str]         # family names, lower case, accented
     surnames_folded: FrozenSet[str]  # the same without accents
+    # A message is read many times per action (stop? skip? a question? which aspect?), and the
+    # names of the catalogue on every one: normalising them again was a third of the action
+    # server's CPU (py-spy, 2026-12-04). Said and Phrase are immutable: shared from here.
+    _read: Dict[Tuple[str, str], object] = field(default_factory=dict, compare=False, repr=False)
+
+    def _remembered(self, kind: str, text: str, read: "Callable[[str], T]") -> "T":
+        key = (kind, text)
+        found = self._read.get(key)
+        if found is None:
+            if len(self._read) >= READ_CACHE_SIZE:
+                self._read.clear()
+            found = self._read[key] = read(text)
+        return found  # type: ignore[return-value]
 
     def said(self, text: str) -> Said:
-        raw = text or ""
+        return self._remembered("said", text or "", self._said)
+
+    def _said(self, raw: str) -> Said:
         spelt = normalise(raw, self.teencode).text.lower()
         return Said(tuple(_WORD.findall(spelt)), tuple(_WORD.findall(fold(spelt))),
                     accented=fold(raw) != raw.lower().replace("đ", "d"))
 
     def phrase(self, text: str) -> Phrase:
-        spelt = normalise(str(text), self.teencode).text.lower()
+        return self._remembered("phrase", str(text), self._phrase)
+
+    def _phrase(self, text: str) -> Phrase:
+        spelt = normalise(text, self.teencode).text.lower()
         return Phrase(tuple(_WORD.findall(spelt)), tuple(_WORD.findall(fold(spelt))))
 
     def phrases(self, items: Iterable[str]) -> FrozenSet[Phrase]:
