@@ -53,7 +53,7 @@ $(MODEL): $(VENV)/.installed $(MODEL_INPUTS)
 
 train: $(MODEL)
 
-run: install train
+run: install train nginx
 	$(PY) -m bot.run serve --model $(MODEL)
 
 # The production profile on PostgreSQL, Redis and RabbitMQ (README, Production). Defaults: the

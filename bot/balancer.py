@@ -1,13 +1,16 @@
 """Scale-out: several Rasa servers and action servers behind nginx (Debian's package).
 
-With RASA_SERVERS or ACTION_SERVERS above 1 (production profile only: the servers share the
-PostgreSQL tracker store and the Redis lock store), bot.run starts the replicas on ports from
-REPLICA_PORT_BASE and nginx on the public ports, with this configuration:
+With RASA_SERVERS or ACTION_SERVERS above 1 (the embedded default runs a Rasa server per core;
+the servers share the tracker store and the lock store: SQLite files embedded, PostgreSQL and
+Redis in production), bot.run starts the replicas on ports from REPLICA_PORT_BASE and nginx on
+the public ports, with this configuration:
 
-- RASA_PORT: the Rasa servers, round robin (any of them can continue any conversation: Rasa
-  takes the conversation's lock in Redis and reads its state from PostgreSQL), except
-  socket.io, which keeps a client on one server (its session lives in that process);
-- ACTIONS_PORT: the action servers, round robin (they keep no state);
+- RASA_PORT: the Rasa servers, each message to the one with the fewest messages in hand (any of
+  them can continue any conversation: Rasa takes the conversation's lock in the shared lock
+  store and reads its state from the shared tracker store), except socket.io, which keeps a
+  client on one server (its session lives in that process);
+- ACTIONS_PORT, with several action servers: round robin (they keep no state); one action
+  server listens on ACTIONS_PORT itself;
 - a replica whose connection fails is skipped and the request tried on the next one.
 """
 
@@ -49,6 +52,7 @@ def nginx_config(settings: Settings) -> str:
     rasa = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in rasa_ports(settings))
     actions = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"
                         for port in action_ports(settings))
+    actions_block = "" if settings.action_servers == 1 else _actions_balancer(settings, actions)
     user = "user root;\n" if getpass.getuser() == "root" else ""
     unavailable = json.dumps([{"text": unavailable_text(settings)}], ensure_ascii=False).replace("\\", "\\\\").replace("'", "\\'")
     return f"""# Written by bot/balancer.py for this run; do not edit.
@@ -78,17 +82,12 @@ http {{
     # the server never handled it; Sanic 21.12, Rasa's pin). One connection per message, and a
     # listen backlog large enough for the burst (bot/run/topology.py, SANIC_BACKLOG).
     upstream rasa {{
+        least_conn;
 {rasa}
     }}
     upstream rasa_sticky {{
         ip_hash;
 {rasa}
-    }}
-    upstream actions {{
-{actions}
-        keepalive 512;
-        keepalive_requests 100000;
-        keepalive_timeout 2s;  # closed before Sanic's own 5 s idle timeout could race a request
     }}
     server {{
         listen {settings.bind_host}:{settings.rasa_port} backlog=1024;
@@ -118,6 +117,18 @@ http {{
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         }}
     }}
+{actions_block}}}
+"""
+
+
+def _actions_balancer(settings: Settings, actions: str) -> str:
+    """nginx in front of several action servers, on ACTIONS_PORT."""
+    return f"""    upstream actions {{
+{actions}
+        keepalive 512;
+        keepalive_requests 100000;
+        keepalive_timeout 2s;  # closed before Sanic's own 5 s idle timeout could race a request
+    }}
     server {{
         listen 127.0.0.1:{settings.actions_port};
         location = /nginx-health {{ return 200 "ok"; }}
@@ -129,7 +140,6 @@ http {{
             proxy_set_header Connection "";
         }}
     }}
-}}
 """
 
 

@@ -93,10 +93,12 @@ class Settings:
     reconcile_grace_s: float      # ... from tracker rows at least this old (bot/analytics/reconcile.py)
     action_endpoint_url: str      # where Rasa calls the action server (a load balancer when scaled out)
     bind_host: str                # interface every service listens on (0.0.0.0 in a container)
-    # Scale-out (production profile only): several Rasa servers and action servers on ports
-    # from REPLICA_PORT_BASE, behind nginx listening on RASA_PORT and ACTIONS_PORT.
+    # Scale-out: several Rasa servers (embedded default: one per core, at most 4) and action
+    # servers on ports from REPLICA_PORT_BASE, behind nginx listening on RASA_PORT (and on
+    # ACTIONS_PORT when there are several action servers).
     rasa_servers: int
     action_servers: int
+    rasa_replica: int             # which of the Rasa servers this process is (0: the first or only one)
     replica_port_base: int
 
     @property
@@ -130,6 +132,9 @@ class Settings:
     @property
     def intent_labels(self) -> Path:
         return self.data_dir / "texts" / "intents.yml"
+
+
+MAX_DEFAULT_RASA_SERVERS = 4  # the embedded default's Rasa servers: one per core, up to this
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -221,7 +226,9 @@ def load_settings() -> Settings:
         action_endpoint_url=os.environ.get("ACTION_ENDPOINT_URL")
         or f"http://127.0.0.1:{_int('ACTIONS_PORT', 5055)}/webhook",
         bind_host=os.environ.get("BIND_HOST", "127.0.0.1"),
-        rasa_servers=_int("RASA_SERVERS", 1),
+        rasa_servers=_int("RASA_SERVERS", 1 if os.environ.get("ASSISTANT_PROFILE") == "production"
+                          else min(os.cpu_count() or 1, MAX_DEFAULT_RASA_SERVERS)),
         action_servers=_int("ACTION_SERVERS", 1),
+        rasa_replica=_int("RASA_REPLICA", 0),
         replica_port_base=_int("REPLICA_PORT_BASE", 5100),
     )

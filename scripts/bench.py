@@ -83,6 +83,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def free_port_block(size: int = 60) -> int:
+    """A base for REPLICA_PORT_BASE: the Rasa servers from it, the action servers from +50."""
+    import random
+    import socket
+
+    while True:
+        base = random.randrange(20000, 30000)  # below the ephemeral ports (32768-)
+        try:
+            for port in range(base, base + size):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+
+
 def rss_mb(pid: int) -> float:
     try:
         with open(f"/proc/{pid}/status") as status:
@@ -144,7 +160,8 @@ class Stack:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_PORT": str(self.port),
                "ACTIONS_PORT": str(free_port()), "ONESTOP_SANDBOX_PORT": str(free_port()),
                "NOTIFIER_PORT": str(free_port()), "WEB_PORT": str(free_port()),
-               "STAFF_PORT": str(free_port()), "VAR_DIR": str(self.var), "RASA_TOKEN": "bench",
+               "STAFF_PORT": str(free_port()), "REPLICA_PORT_BASE": str(free_port_block()),
+               "VAR_DIR": str(self.var), "RASA_TOKEN": "bench",
                **(env_extra or {})}
         self.log = open(RESULTS / f"bench-{model.stem}.log", "w")  # noqa: SIM115
         self.started = time.monotonic()

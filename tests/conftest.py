@@ -115,7 +115,9 @@ class Assistant:
                "ONESTOP_SANDBOX_PORT": str(self.sandbox_port), "NOTIFIER_PORT": str(self.notifier_port),
                "WEB_PORT": str(self.web_port), "STAFF_PORT": str(self.staff_port),
                "VAR_DIR": str(self.var), "RASA_TOKEN": self.token, "PYTHONPATH": str(ROOT),
-               **(extra_env or {})}
+               # one Rasa server unless a test asks for more: the suite starts many assistants, and
+               # tests/run/test_every_core.py tests the embedded default's several servers
+               "RASA_SERVERS": "1", **(extra_env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot.run", "serve", "--model", str(trained_model())],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,

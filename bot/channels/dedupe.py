@@ -127,10 +127,11 @@ class RedisSeenEvents(SeenEvents):
 
 
 def seen_events(settings: Settings, channel: str, local_file: Optional[str] = None) -> SeenEvents:
-    """Production: Redis. Embedded: `local_file` under the var directory, or this process's memory."""
+    """Production: Redis. Embedded: `local_file` under the var directory (a file per channel when
+    several Rasa servers share the work), or this process's memory."""
     if settings.production:
         return RedisSeenEvents(settings.redis_url, channel)
-    if local_file:
-        return SqliteSeenEvents(settings.var_dir / local_file, channel=channel)
+    if local_file or settings.rasa_servers > 1:
+        return SqliteSeenEvents(settings.var_dir / (local_file or f"seen-{channel}.db"), channel=channel)
     return MemorySeenEvents()
 

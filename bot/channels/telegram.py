@@ -4,7 +4,8 @@ Long polling by default (no public URL needed): getUpdates runs as a background 
 Rasa server. With TELEGRAM_MODE=webhook, Telegram posts updates to
 `POST /webhooks/telegram/webhook`, which accepts only requests carrying our secret token.
 Replies, and Rasa's trigger-intent notifications (`output_channel=latest`), go out through
-`TelegramOutput`. Polling needs a single Sanic worker: two pollers on one token conflict.
+`TelegramOutput`. Two pollers on one token conflict: with several Rasa servers only the first
+(RASA_REPLICA=0) polls; every server sends.
 An update is handled once, on whichever Rasa server it arrives (bot/channels/dedupe.py); one
 whose fields have types the Bot API never sends (PTB does not check them) is refused.
 """
@@ -304,6 +305,8 @@ class TelegramInput(InputChannel):
                         secret_token=self.settings.telegram_secret_token,
                         allowed_updates=list(ALLOWED_UPDATES),
                     )
+                elif self.settings.rasa_replica > 0:  # one poller per token: the first Rasa server's
+                    logger.info("telegram: updates are polled by the first Rasa server; this one sends only")
                 else:
                     if self._updater is None:
                         self._updater = Updater(self.bot, asyncio.Queue())

@@ -12,6 +12,7 @@ from typing import Dict, Optional
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import balancer
 from bot.config import ROOT, Settings
 from bot.datafiles import DataFileError, read_yaml
 from bot.migrations import schema as migrations
@@ -28,11 +29,14 @@ def preflight(settings: Settings) -> Optional[str]:
     except (CatalogueError, DataFileError) as error:
         return f"data error, nothing started: {error}"
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    if settings.scaled_out and not settings.production:
-        return ("RASA_SERVERS and ACTION_SERVERS above 1 need the production profile "
-                "(ASSISTANT_PROFILE=production): the servers must share PostgreSQL and Redis")
     if settings.rasa_servers < 1 or settings.action_servers < 1:
         return "RASA_SERVERS and ACTION_SERVERS must be at least 1"
+    if settings.scaled_out:
+        try:
+            balancer.nginx_binary()
+        except FileNotFoundError as error:
+            return (f"{settings.rasa_servers} Rasa servers and {settings.action_servers} action server(s) "
+                    f"run behind nginx, nothing started: {error}; or set RASA_SERVERS=1")
     if settings.production:
         problem = check_services(settings)
         if problem:

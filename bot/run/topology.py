@@ -35,7 +35,8 @@ def action_server(settings: Settings, port: Optional[int] = None, name: str = "a
     )
 
 
-def rasa_server(settings: Settings, model: Path, port: Optional[int] = None, name: str = "Rasa server") -> Service:
+def rasa_server(settings: Settings, model: Path, port: Optional[int] = None, name: str = "Rasa server",
+                replica: int = 0) -> Service:
     port = port or settings.rasa_port
     return Service(
         name=name,
@@ -52,7 +53,8 @@ def rasa_server(settings: Settings, model: Path, port: Optional[int] = None, nam
         # (the event loop accepts between messages) let the kernel drop SYNs, and those clients
         # waited for TCP's retransmissions, 30 to 120 s (the soak's timeouts; `netstat -s`:
         # "SYNs to LISTEN sockets dropped").
-        env={"SANIC_REQUEST_MAX_SIZE": str(settings.max_request_bytes), "SANIC_BACKLOG": str(LISTEN_BACKLOG)},
+        env={"SANIC_REQUEST_MAX_SIZE": str(settings.max_request_bytes), "SANIC_BACKLOG": str(LISTEN_BACKLOG),
+             "RASA_REPLICA": str(replica)},
     )
 
 
@@ -65,9 +67,10 @@ def conversation_servers(settings: Settings, model: Path) -> List[Service]:
     """The action and Rasa servers: one of each, or replicas behind nginx (bot/balancer.py)."""
     if not settings.scaled_out:
         return [action_server(settings), rasa_server(settings, model)]
-    actions = [action_server(settings, port, f"action server {i + 1}")
-               for i, port in enumerate(balancer.action_ports(settings))]
-    rasas = [rasa_server(settings, model, port, f"Rasa server {i + 1}")
+    actions = ([action_server(settings)] if settings.action_servers == 1 else
+               [action_server(settings, port, f"action server {i + 1}")
+                for i, port in enumerate(balancer.action_ports(settings))])
+    rasas = [rasa_server(settings, model, port, f"Rasa server {i + 1}", replica=i)
              for i, port in enumerate(balancer.rasa_ports(settings))]
     nginx = Service(
         name="nginx",
