@@ -39,10 +39,13 @@ Embedded default, several Rasa servers on one machine: `SqliteLockStore`, in a S
 servers share; tables `lock_queues` (conversation, next, serving, touched_ms) and
 `lock_tickets` (conversation, ticket, alive_until_ms, wall-clock milliseconds: the file outlives
 a reboot). One connection per process, WAL journal, `synchronous=NORMAL`; every change is one
-short `BEGIN IMMEDIATE` transaction, run synchronously on the event loop (tens of microseconds;
-never held across an await). Another process holding the file's write lock makes a call wait
-BUSY_TIMEOUT_MS inside SQLite, then the message waits on the event loop, retrying, up to
-OUTAGE_S before LockError ("database is locked" never escapes as a crash).
+short `BEGIN IMMEDIATE` transaction, run synchronously on the event loop and never held across
+an await (an uncontended lock and release: two transactions and a read, measured 0.35-1.1 ms on a
+busy 2-CPU machine; Redis 0.7-2 ms there). At most every PURGE_S a ticket issue also deletes the
+expired rows, so the file does not grow. Another process holding the file's write lock makes a
+call wait BUSY_TIMEOUT_MS inside SQLite (blocking), then the message waits without blocking the
+event loop, retrying, up to OUTAGE_S before LockError ("database is locked" never escapes as a
+crash).
 
     lock_store:
       type: bot.rasa_plugins.lock_store.SqliteLockStore
