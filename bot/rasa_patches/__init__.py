@@ -7,6 +7,12 @@ once: the Rasa server and `make shell` start through `python -m bot.rasa_patches
 command line, patched), and the tests through their session fixture. `uninstall()` puts Rasa's
 own code back (tests compare both).
 
+One import hook (HOOKS) replaces no attribute: `no_tensorflow` serves a stand-in for TensorFlow
+when the model Rasa's command loads has no TensorFlow component. It must be in before Rasa's
+modules are imported, so only `python -m bot.rasa_patches` (which gives `install()` Rasa's
+command line before importing Rasa's) puts it in, and once Rasa's modules were imported with
+the stand-in it cannot be taken out (`installed()` keeps naming it).
+
 - On another Rasa version nothing is installed, and the log says so loudly: the patches were
   written against 3.6.21's code and may be wrong elsewhere.
 - `RASA_PATCHES_OFF=name,name` (or `all`) leaves patches out, one switch per patch.
@@ -18,23 +24,25 @@ own code back (tests compare both).
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.rasa_patches.actions import SHARED_SESSIONS, VALIDATOR, close_sessions
 from bot.rasa_patches.classifier import INTENT_PROBABILITIES
 from bot.rasa_patches.events import EVENT_LOOKUP, SLOT_COPY
 from bot.rasa_patches.graph import GRAPH_RUNNER
 from bot.rasa_patches.logs import LOG_COPIES
-from bot.rasa_patches.patch import Patch
+from bot.rasa_patches.no_tensorflow import NO_TENSORFLOW
+from bot.rasa_patches.patch import ImportHook, Patch
 from bot.rasa_patches.tracker_store import NO_MEMORY_FALLBACK
 
-__all__ = ["PATCHES", "RASA_VERSION", "RELIED_ON", "close_sessions", "install", "installed", "uninstall"]
+__all__ = ["HOOKS", "PATCHES", "RASA_VERSION", "RELIED_ON", "close_sessions", "install", "installed", "uninstall"]
 
 logger = logging.getLogger(__name__)
 
 RASA_VERSION = "3.6.21"
 PATCHES: Tuple[Patch, ...] = (GRAPH_RUNNER, EVENT_LOOKUP, VALIDATOR, SHARED_SESSIONS, LOG_COPIES, SLOT_COPY,
                               NO_MEMORY_FALLBACK, INTENT_PROBABILITIES)
+HOOKS: Tuple[ImportHook, ...] = (NO_TENSORFLOW,)
 
 # Private Rasa code our plug-ins subclass or call (not replaced: watched for changes only).
 RELIED_ON: Tuple[str, ...] = (
@@ -53,12 +61,15 @@ _installed: Dict[str, List[Tuple[Any, str, Any]]] = {}
 
 
 def installed() -> List[str]:
-    return [patch.name for patch in PATCHES if patch.name in _installed]
+    return [hook.name for hook in HOOKS if hook.is_in()] + [patch.name for patch in PATCHES if patch.name in _installed]
 
 
-def install(off: Optional[Iterable[str]] = None) -> List[str]:
+def install(off: Optional[Iterable[str]] = None, command: Optional[Sequence[str]] = None) -> List[str]:
     """Install every patch not switched off (by `off`, else RASA_PATCHES_OFF); idempotent.
 
+    `command` is Rasa's command line (`run --model ...`): the import hooks decide from it whether
+    they apply, and are put in first, before this imports any of Rasa's modules but `rasa`
+    itself (which imports no TensorFlow: tests/rasa_patches/test_no_tensorflow.py).
     Returns the names installed. Unknown names in the switch are an operator's error."""
     import rasa
 
@@ -66,7 +77,7 @@ def install(off: Optional[Iterable[str]] = None) -> List[str]:
         from bot.config import load_settings
 
         off = load_settings().rasa_patches_off
-    names = {patch.name for patch in PATCHES}
+    names = {patch.name for patch in PATCHES} | {hook.name for hook in HOOKS}
     off = set(off)
     unknown = off - names - {"all"}
     if unknown:
@@ -77,6 +88,14 @@ def install(off: Optional[Iterable[str]] = None) -> List[str]:
                      "to memory). Check each patch against the new code, then update RASA_VERSION.",
                      rasa.__version__, RASA_VERSION)
         return []
+    for hook in HOOKS:
+        if hook.is_in() or "all" in off or hook.name in off:
+            continue
+        why_not = hook.put_in(command)
+        if why_not:
+            logger.info("Rasa patch %s not put in: %s", hook.name, why_not)
+        else:
+            logger.info("Rasa patch %s put in: %s", hook.name, hook.why)
     for patch in PATCHES:
         if patch.name in _installed or "all" in off or patch.name in off:
             continue
@@ -85,17 +104,21 @@ def install(off: Optional[Iterable[str]] = None) -> List[str]:
                                   for owner, attribute in replacements]
         for (owner, attribute), replacement in replacements.items():
             setattr(owner, attribute, replacement)
-    left_out = sorted(names - set(_installed))
+    left_out = sorted(name for name in names if "all" in off or name in off)
     if left_out:
         logger.warning("Rasa patches switched off: %s", ", ".join(left_out))
     return installed()
 
 
 def uninstall() -> None:
-    """Put Rasa's own code back, the latest installed patch first."""
+    """Put Rasa's own code back, the latest installed patch first. An import hook through which
+    modules were imported stays in (and in `installed()`): their classes were defined with it."""
     for patch in reversed(PATCHES):
         for owner, attribute, original in reversed(_installed.pop(patch.name, [])):
             if original is _MISSING:
                 delattr(owner, attribute)
             else:
                 setattr(owner, attribute, original)
+    for hook in reversed(HOOKS):
+        if not hook.take_out():
+            logger.warning("Rasa patch %s stays in: Rasa's modules were imported with it", hook.name)

@@ -6,11 +6,12 @@ import sys
 
 
 def main() -> None:
-    from rasa.__main__ import main as rasa_main
-
     import bot.rasa_patches
 
-    bot.rasa_patches.install()
+    # Before Rasa's command line is imported: the import hooks must be in before Rasa's modules.
+    bot.rasa_patches.install(command=sys.argv[1:])
+    from rasa.__main__ import main as rasa_main
+
     sys.argv[0] = "rasa"
     rasa_main()
 

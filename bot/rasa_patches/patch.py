@@ -1,4 +1,5 @@
-"""What a patch of Rasa is: a name, the attributes it replaces, the Rasa code it relies on."""
+"""What a patch of Rasa is: a name, the attributes it replaces, the Rasa code it relies on; and
+what an import hook is: the same, for a change that must be in before Rasa is imported."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import hashlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 # (the object whose attribute is replaced, the attribute's name) -> the replacement
 Replacements = Dict[Tuple[Any, str], Any]
@@ -19,6 +20,19 @@ class Patch:
     why: str                                   # one line for the log and the README
     replacements: Callable[[], Replacements]   # built when installed, never at import
     watches: Tuple[str, ...]                   # "module:Qualified.name" of the Rasa code it was written against
+
+
+@dataclass(frozen=True)
+class ImportHook:
+    """A change that replaces no attribute: a finder on `sys.meta_path`, put in before Rasa's
+    modules are imported. It decides for itself whether it applies (to Rasa's command line), and
+    it may have to stay in once modules were imported through it."""
+    name: str                                                  # the switch, as for a Patch
+    why: str
+    put_in: Callable[[Optional[Sequence[str]]], Optional[str]]  # Rasa's arguments -> None when in, else why not
+    take_out: Callable[[], bool]                               # whether it is out afterwards
+    is_in: Callable[[], bool]
+    watches: Tuple[str, ...]
 
 
 def source(path: str) -> str:

@@ -12,7 +12,7 @@ from typing import Dict
 
 import yaml
 
-from bot.rasa_patches import PATCHES, RASA_VERSION, RELIED_ON
+from bot.rasa_patches import HOOKS, PATCHES, RASA_VERSION, RELIED_ON
 from bot.rasa_patches.patch import fingerprint
 
 RECORDED = Path(__file__).with_name("watched.yml")
@@ -21,6 +21,7 @@ RECORDED = Path(__file__).with_name("watched.yml")
 def watched_paths() -> Dict[str, str]:
     """Each watched path → who watches it (a patch's name, or `plug-ins`)."""
     paths = {path: patch.name for patch in PATCHES for path in patch.watches}
+    paths.update({path: hook.name for hook in HOOKS for path in hook.watches})
     paths.update({path: "plug-ins" for path in RELIED_ON})
     return paths
 
