@@ -14,6 +14,8 @@ real use (calling a TensorFlow function, creating a layer or a model) raises
 It is put in only for `run`, `shell` and `test core` with a local model archive whose graph
 (metadata.json) has no component that needs TensorFlow (`tensorflow_components`), and only
 when nothing has imported TensorFlow yet. Otherwise Rasa imports the real one, as shipped.
+Rasa's HTTP API can then still be asked to load another model (`PUT /model`) or to train one
+(`POST /model/train`): with TensorFlow components, that fails with the error naming the switch.
 """
 
 from __future__ import annotations
