@@ -133,10 +133,23 @@ class _TicketLockStore(LockStore):
         finally:
             if heartbeat is not None:
                 heartbeat.cancel()
+            await self._release_patiently(conversation_id, ticket, alive_ms)
+
+    async def _release_patiently(self, conversation_id: str, ticket: int, alive_ms: int) -> None:
+        """Release, retrying a busy store for as long as the ticket would stay alive: a release
+        given up makes the conversation's next message wait for the ticket to die (ALIVE_MS)."""
+        deadline = time.monotonic() + alive_ms / 1000
+        while True:
             try:
                 self._release(conversation_id, ticket)
-            except self._ERRORS:
-                pass  # the ticket stops being alive by itself; a waiter then skips it
+                return
+            except self._ERRORS as error:
+                if not self._transient(error) or time.monotonic() > deadline:
+                    return  # the ticket stops being alive by itself; a waiter then skips it
+            try:
+                await asyncio.sleep(self._RETRY_S)
+            except asyncio.CancelledError:
+                return
 
     async def _patiently(self, what: str, call: Callable[..., T], *args: Any) -> T:
         """call(*args), waiting up to OUTAGE_S while the store is unavailable."""
