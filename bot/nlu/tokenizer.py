@@ -21,7 +21,7 @@ NO_WORDS = "\u2205"  # ∅: in no vocabulary, word or character
 
 
 def _segment(text: str) -> List[str]:
-    from underthesea import word_tokenize  # heavy import, paid once at first use
+    from underthesea import word_tokenize  # heavy: paid once, when the tokenizer is built
 
     head, tail = text[:_SEGMENT_LIMIT], text[_SEGMENT_LIMIT:]
     words = word_tokenize(head) if head.strip() else []
@@ -55,7 +55,9 @@ class VietnameseTokenizer(FromConfig, Tokenizer):
         super().__init__(config)
         path = config.get("teencode_path")
         self.teencode = teencode_table(str(path)) if path else {}
-
+        # underthesea loads its models at first use: here, while the server starts, not during
+        # the first citizen's message (measured: 9.9 s for that message on a fresh server)
+        _segment("xin chào")
 
     @staticmethod
     def required_packages() -> List[Text]:

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional
 import jsonschema
 import yaml
 
+from bot.datafiles import load_yaml
 from bot.procedures.schema import CATALOGUE_FILE
 
 
@@ -71,7 +72,7 @@ def _describe(error: jsonschema.ValidationError, document: Any) -> str:
 
 def load_file(path: Path) -> Dict[str, Any]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise CatalogueError(f"{path}: not valid YAML: {error}") from error
     validator = jsonschema.Draft7Validator(CATALOGUE_FILE)

@@ -16,6 +16,7 @@ from typing import Any, Dict, Optional
 import jsonschema
 import yaml
 
+from bot.datafiles import load_yaml
 from bot.nlu.text import fold
 from bot.procedures.catalogue import Catalogue, CatalogueError, catalogue_at
 from bot.procedures.schema import DIRECTORY_FILE
@@ -32,7 +33,7 @@ class Directory:
 
 def _load_file(path: Path) -> Dict[str, Any]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise CatalogueError(f"{path}: not valid YAML: {error}") from error
     errors = sorted(jsonschema.Draft7Validator(DIRECTORY_FILE).iter_errors(document),
