@@ -185,6 +185,16 @@ class Stack:
                 time.sleep(0.25)
         raise RuntimeError("the stack did not answer in time")
 
+    def wait_running(self, timeout: float = 600) -> float:
+        """Until every process answers (bot.run starts some once the REST channel answers)."""
+        while time.monotonic() - self.started < timeout:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the stack exited; see {self.log.name}")
+            if "The assistant is running" in Path(self.log.name).read_text(encoding="utf-8", errors="replace"):
+                return time.monotonic() - self.started
+            time.sleep(0.25)
+        raise RuntimeError("the stack did not start every process in time")
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -297,7 +307,8 @@ def bench_model(name: str, model: Path, levels: List[int], seconds: float,
     stack = Stack(model, env)
     try:
         startup = stack.wait_answering()
-        print(f"[{name}] REST answers {startup:.1f} s after start", flush=True)
+        running = stack.wait_running()
+        print(f"[{name}] REST answers {startup:.1f} s after start, every process {running:.1f} s", flush=True)
         results: Dict[str, List[Dict[str, object]]] = {mix: [] for mix in mixes}
         for mix, level in [(mix, level) for mix in mixes for level in levels]:
             cpu_before = process_cpu(stack.process.pid)
@@ -311,7 +322,8 @@ def bench_model(name: str, model: Path, levels: List[int], seconds: float,
             results[mix].append(result)
     finally:
         stack.stop()
-    return {"model": str(model), "startup_s": round(startup, 1), "mixes": results, "floor_ms": floor_ms(model)}
+    return {"model": str(model), "startup_s": round(startup, 1), "all_running_s": round(running, 1), "mixes": results,
+            "floor_ms": floor_ms(model)}
 
 
 def train_stock() -> None:

@@ -45,6 +45,8 @@ class Service:
     process: Optional[subprocess.Popen] = field(default=None, repr=False)
     restarts: List[float] = field(default_factory=list, repr=False)
     env: Dict[str, str] = field(default_factory=dict)  # this service's own settings
+    # started once the others answer: what need not be up before the first citizen is answered
+    deferred: bool = False
 
     def may_restart(self) -> bool:
         now = time.monotonic()
@@ -114,11 +116,13 @@ class Supervisor:
                       f"(another instance running?); choose another port in the environment", flush=True)
             return 1
         try:
-            for service in self.services:
-                print(f"… starting {service.name}", flush=True)
-                service.start(env)
-            if not self._wait_until_ready():
-                return 1
+            for deferred in (False, True):
+                stage = [s for s in self.services if s.deferred == deferred]
+                for service in stage:
+                    print(f"… starting {service.name}", flush=True)
+                    service.start(env)
+                if not self._wait_until_ready(stage):
+                    return 0 if self.stopping else 1  # stopped while starting: a clean stop
             outcome = on_ready() if on_ready is not None else None
             if outcome is not None:
                 return outcome
@@ -136,9 +140,9 @@ class Supervisor:
         finally:
             self.stop_all()
 
-    def _wait_until_ready(self) -> bool:
+    def _wait_until_ready(self, services: List[Service]) -> bool:
         started = time.monotonic()
-        pending = list(self.services)
+        pending = list(services)
         while pending:
             if self.stopping:
                 return False

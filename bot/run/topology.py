@@ -1,5 +1,10 @@
 """What runs, per profile: the services `make run` starts, their commands, ports and health URLs.
 
+The conversation path (the one-stop sandbox, the action server, the first Rasa server, nginx)
+starts first; the other Rasa servers, the notifier, the widget page, the staff app and the
+analytics consumer start once it answers, so the first citizen is answered sooner (start-up
+is CPU-bound: every process imports and loads at once).
+
 Describing a service starts nothing and writes nothing (bot/run/files.py writes the files the
 commands name, bot/run/supervision.py starts them).
 """
@@ -72,6 +77,8 @@ def conversation_servers(settings: Settings, model: Path) -> List[Service]:
                 for i, port in enumerate(balancer.action_ports(settings))])
     rasas = [rasa_server(settings, model, port, f"Rasa server {i + 1}", replica=i)
              for i, port in enumerate(balancer.rasa_ports(settings))]
+    for later in rasas[1:]:  # the first answers sooner alone; the others load once it does
+        later.deferred = True
     nginx = Service(
         name="nginx",
         command=[balancer.nginx_binary(), "-c", str(balancer.nginx_config_path(settings)), "-g", "daemon off;"],
@@ -82,20 +89,22 @@ def conversation_servers(settings: Settings, model: Path) -> List[Service]:
     return [nginx, *actions, *rasas]
 
 
-def python_service(name: str, module: List[str], port: int, shown: str) -> Service:
-    """One of our own services: `python -m <module> --port N`, with GET /health."""
+def python_service(name: str, module: List[str], port: int, shown: str, deferred: bool = True) -> Service:
+    """One of our own services: `python -m <module> --port N`, with GET /health; started once
+    the conversation path answers, unless `deferred` is False."""
     return Service(
         name=name,
         command=[sys.executable, "-m", *module, "--port", str(port)],
         health_url=f"http://127.0.0.1:{port}/health",
         address=f"http://localhost:{port}{shown}",
         port=port,
+        deferred=deferred,
     )
 
 
 def sandbox_server(settings: Settings) -> Service:
     return python_service("one-stop sandbox", ["bot.onestop.sandbox"], settings.sandbox_port,
-                          f"/api/v1 (token {settings.onestop_token})")
+                          f"/api/v1 (token {settings.onestop_token})", deferred=False)  # dossier lookups
 
 
 def notifier_server(settings: Settings) -> Service:
