@@ -65,16 +65,25 @@ def test_a_key_lives_a_day_in_redis(monkeypatch, tmp_path):
 
 def test_the_embedded_profile_keeps_its_stores_and_never_asks_redis(monkeypatch, tmp_path):
     unreachable = f"redis://127.0.0.1:{free_port()}/11"
+    monkeypatch.setenv("RASA_SERVERS", "1")
     settings = settings_of(monkeypatch, tmp_path, "embedded", redis_url=unreachable)
     telegram = seen_events(settings, "telegram")
     assert isinstance(telegram, MemorySeenEvents)
     assert telegram.first_time("123:1") and not telegram.first_time("123:1")
-    assert seen_events(settings, "telegram").first_time("123:1")  # memory: per process, as before
+    assert seen_events(settings, "telegram").first_time("123:1")  # one server: memory, per process
     zalo = seen_events(settings, "zalo", local_file="zalo-events.sqlite3")
     assert isinstance(zalo, SqliteSeenEvents) and zalo.first_time("msg:1")
     restarted = seen_events(settings, "zalo", local_file="zalo-events.sqlite3")
     assert not restarted.first_time("msg:1")  # the file survives a restart, as before
     assert (tmp_path / "zalo-events.sqlite3").exists()
+
+
+def test_several_embedded_rasa_servers_share_what_they_have_seen_through_a_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("RASA_SERVERS", "2")
+    settings = settings_of(monkeypatch, tmp_path, "embedded", redis_url=f"redis://127.0.0.1:{free_port()}/11")
+    first, second = seen_events(settings, "telegram"), seen_events(settings, "telegram")
+    assert isinstance(first, SqliteSeenEvents)
+    assert first.first_time("123:7") and not second.first_time("123:7")  # an update handled once
 
 
 def test_an_unreachable_redis_is_logged_and_the_event_handled(caplog):
