@@ -229,6 +229,22 @@ def delete_rabbitmq_queue(name: str) -> None:
     asyncio.run(delete())
 
 
+def assert_turns_whole(stored: list, messages: List[str]) -> None:
+    """Every message of the conversation stored, and each one's turn (user … action_listen)
+    whole: another message never arrived inside it (the conversation lock)."""
+    kinds = [r.type_name for r in stored]
+    assert sorted(json.loads(r.data)["text"] for r in stored if r.type_name == "user") == sorted(messages)
+    turns, in_turn = 0, False
+    for row in stored:
+        data = json.loads(row.data)
+        if row.type_name == "user":
+            assert not in_turn, f"a message arrived inside another's turn: {kinds}"
+            in_turn, turns = True, turns + 1
+        elif row.type_name == "action" and data.get("name") == "action_listen" and in_turn:
+            in_turn = False
+    assert turns == len(messages) and not in_turn
+
+
 def tracker_rows(url: str, sender: str) -> list:
     """Rasa's events table: one conversation's rows in the order they were stored."""
     from sqlalchemy import create_engine, text

@@ -11,7 +11,7 @@ from typing import List
 import pytest
 
 from bot.run.supervision import port_in_use
-from tests.conftest import (Assistant, assert_analytics_has_every_event, delete_rabbitmq_queue, free_port,
+from tests.conftest import (Assistant, assert_analytics_has_every_event, assert_turns_whole, delete_rabbitmq_queue, free_port,
                             free_port_block, temporary_postgres_database, tracker_rows, wait_for_rasa)
 
 
@@ -57,7 +57,12 @@ def test_a_conversation_alternating_between_the_two_rasa_servers_keeps_its_state
 
 
 def test_simultaneous_messages_of_one_citizen_on_both_servers_are_taken_one_at_a_time(scaled):
-    assistant, tracker_url, (first, second) = scaled
+    assert_simultaneous_messages_taken_one_at_a_time(*scaled)
+
+
+def assert_simultaneous_messages_taken_one_at_a_time(assistant, tracker_url: str, ports: List[int]) -> None:
+    """Three citizens each send six messages at once, alternately to each server."""
+    first, second = ports
     senders = [f"both-{uuid.uuid4().hex[:8]}" for _ in range(3)]
     messages = ["lệ phí làm căn cước bao nhiêu", "xin chào", "đk kết hôn cần j", "cảm ơn",
                 "đăng ký tạm trú ở đâu", "lam so do mat bao lau"]
@@ -66,19 +71,7 @@ def test_simultaneous_messages_of_one_citizen_on_both_servers_are_taken_one_at_a
         answers = list(pool.map(lambda send: say(send[0], assistant.token, send[1], send[2]), sends))
     assert all(answers)
     for sender in senders:
-        stored = tracker_rows(tracker_url, sender)
-        kinds = [r.type_name for r in stored]
-        assert sorted(json.loads(r.data)["text"] for r in stored if r.type_name == "user") == sorted(messages)
-        # the lock: each message's turn (user ... action_listen) is whole, never interleaved
-        turns, in_turn = 0, False
-        for row in stored:
-            data = json.loads(row.data)
-            if row.type_name == "user":
-                assert not in_turn, f"a message arrived inside another's turn: {kinds}"
-                in_turn, turns = True, turns + 1
-            elif row.type_name == "action" and data.get("name") == "action_listen" and in_turn:
-                in_turn = False
-        assert turns == len(messages) and not in_turn
+        assert_turns_whole(tracker_rows(tracker_url, sender), messages)
 
 
 def test_the_balancer_spreads_citizens_over_both_servers(scaled):

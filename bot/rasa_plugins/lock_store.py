@@ -85,6 +85,7 @@ class _TicketLockStore(LockStore):
     _ERRORS: Tuple[Type[BaseException], ...] = ()
     _RETRY_S = 0.25
     _NAME = "the lock store"
+    _RETRY_RELEASE = False  # whether a release that met a transient error is tried again
 
     # -- the backend's steps, each atomic -------------------------------------------------
 
@@ -136,15 +137,18 @@ class _TicketLockStore(LockStore):
             await self._release_patiently(conversation_id, ticket, alive_ms)
 
     async def _release_patiently(self, conversation_id: str, ticket: int, alive_ms: int) -> None:
-        """Release, retrying a busy store for as long as the ticket would stay alive: a release
-        given up makes the conversation's next message wait for the ticket to die (ALIVE_MS)."""
+        """Release; where the store keeps its state through the error (a busy SQLite file), retry
+        for as long as the ticket would stay alive: a release given up makes the conversation's
+        next message wait for the ticket to die (ALIVE_MS). A store that may have forgotten
+        every ticket meanwhile (a restarted Redis) is not retried: releasing an old ticket there
+        would hand the turn of a new one (seen: "ticket 1 was skipped" after a Redis restart)."""
         deadline = time.monotonic() + alive_ms / 1000
         while True:
             try:
                 self._release(conversation_id, ticket)
                 return
             except self._ERRORS as error:
-                if not self._transient(error) or time.monotonic() > deadline:
+                if not (self._RETRY_RELEASE and self._transient(error)) or time.monotonic() > deadline:
                     return  # the ticket stops being alive by itself; a waiter then skips it
             try:
                 await asyncio.sleep(self._RETRY_S)
@@ -237,6 +241,7 @@ return serving
 class FifoRedisLockStore(_TicketLockStore):
     _ERRORS = (redis.RedisError,)
     _NAME = "Redis"
+    _RETRY_RELEASE = False  # after an outage Redis may have restarted and forgotten every ticket
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, host: str = "localhost",
                  port: int = 6379, db: int = 0, password: Optional[str] = None, use_ssl: bool = False,
@@ -309,6 +314,7 @@ def _now_ms() -> int:
 
 class SqliteLockStore(_TicketLockStore):
     _ERRORS = (sqlite3.Error,)
+    _RETRY_RELEASE = True  # a busy file keeps its tickets
     _RETRY_S = 0.05
     _NAME = "the lock database"
 

@@ -36,6 +36,14 @@ def turn(store, domain, sender: str, text: str, slot_value: str = None) -> None:
     run(store.save(tracker))
 
 
+def new_session(tracker, text: str) -> None:
+    """What Rasa adds when a conversation starts a new session with this message."""
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered(text, {"name": "hoi_thu_tuc", "confidence": 0.9}))
+
+
 def texts(tracker) -> list:
     return [event.text for event in tracker.events if isinstance(event, UserUttered)]
 
@@ -68,10 +76,7 @@ def test_a_new_session_hides_the_old_one_as_rasas_store_does(tmp_path, domain):
     ours = EmbeddedTrackerStore(domain=domain, dialect="sqlite", db=db)
     turn(ours, domain, "citizen-3", "hộ chiếu")
     tracker = run(ours.retrieve("citizen-3"))
-    tracker.update(ActionExecuted("action_session_start"))
-    tracker.update(SessionStarted())
-    tracker.update(ActionExecuted("action_listen"))
-    tracker.update(UserUttered("tạm trú", {"name": "hoi_thu_tuc", "confidence": 0.9}))
+    new_session(tracker, "tạm trú")
     run(ours.save(tracker))
     turn(ours, domain, "citizen-3", "ở đâu")
     stock = SQLTrackerStore(domain=domain, dialect="sqlite", db=db)
@@ -110,10 +115,7 @@ def test_a_new_session_started_by_another_server_hides_the_old_one(tmp_path, dom
     first, second = (EmbeddedTrackerStore(domain=domain, dialect="sqlite", db=db) for _ in range(2))
     turn(first, domain, "citizen-8", "hộ chiếu")
     tracker = run(second.retrieve("citizen-8"))
-    tracker.update(ActionExecuted("action_session_start"))
-    tracker.update(SessionStarted())
-    tracker.update(ActionExecuted("action_listen"))
-    tracker.update(UserUttered("tạm trú", {"name": "hoi_thu_tuc", "confidence": 0.9}))
+    new_session(tracker, "tạm trú")
     run(second.save(tracker))
     turn(first, domain, "citizen-8", "ở đâu")
     assert texts(run(first.retrieve("citizen-8"))) == texts(run(second.retrieve("citizen-8"))) == ["tạm trú", "ở đâu"]

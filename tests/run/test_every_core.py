@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import MAX_DEFAULT_RASA_SERVERS, load_settings
 from tests.conftest import Assistant, free_port_block, tracker_rows, wait_for_rasa
-from tests.test_balancer import answered, say
+from tests.test_balancer import answered, assert_simultaneous_messages_taken_one_at_a_time, say
 
 
 @pytest.mark.parametrize("cores, servers", [(1, 1), (2, 2), (16, MAX_DEFAULT_RASA_SERVERS)])
@@ -52,25 +52,7 @@ def test_a_form_alternating_between_the_servers_keeps_its_answers(two_servers):
 
 
 def test_simultaneous_messages_of_one_citizen_on_both_servers_are_taken_one_at_a_time(two_servers):
-    assistant, tracker_url, (first, second) = two_servers
-    senders = [f"both-{uuid.uuid4().hex[:8]}" for _ in range(3)]
-    messages = ["lệ phí làm căn cước bao nhiêu", "xin chào", "đk kết hôn cần j", "cảm ơn", "đăng ký tạm trú ở đâu"]
-    sends = [(first if i % 2 == 0 else second, sender, m) for sender in senders for i, m in enumerate(messages)]
-    with ThreadPoolExecutor(len(sends)) as pool:
-        answers = list(pool.map(lambda send: say(send[0], assistant.token, send[1], send[2]), sends))
-    assert all(answers)
-    for sender in senders:
-        stored = tracker_rows(tracker_url, sender)
-        assert sorted(json.loads(r.data)["text"] for r in stored if r.type_name == "user") == sorted(messages)
-        turns, in_turn = 0, False  # each message's turn (user … action_listen) whole, never interleaved
-        for row in stored:
-            data = json.loads(row.data)
-            if row.type_name == "user":
-                assert not in_turn, f"a message arrived inside another's turn: {[r.type_name for r in stored]}"
-                in_turn, turns = True, turns + 1
-            elif row.type_name == "action" and data.get("name") == "action_listen" and in_turn:
-                in_turn = False
-        assert turns == len(messages) and not in_turn
+    assert_simultaneous_messages_taken_one_at_a_time(*two_servers)
 
 
 def test_the_rate_limit_counts_across_the_servers(two_servers):
