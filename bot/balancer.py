@@ -71,12 +71,14 @@ http {{
     client_body_buffer_size 64k;
     proxy_http_version 1.1;
     proxy_read_timeout 120s;
-    # A connection that fails (a server killed, a kept-alive socket it left behind): the message
-    # is tried on the next server, POST included, as it never reached Rasa's processing. A slow
-    # answer is not retried (no second answer). A 503 is a server's own answer (admission
-    # control's "busy") and goes to the citizen as it is: counted as a failed attempt, it
-    # marked both servers down for 10 s and nginx refused everybody ("no live upstreams").
-    proxy_next_upstream error http_502 non_idempotent;
+    # A connection that fails before the message was sent (a server down or starting): the
+    # message is tried on the next server. One sent to a server that then died is not: the
+    # server may have stored it before dying, and a second try stored it twice (seen in
+    # tests/test_balancer.py); the citizen is told to try again (@unavailable). A slow answer is
+    # not retried (no second answer). A 503 is a server's own answer (admission control's
+    # "busy") and goes to the citizen as it is: counted as a failed attempt, it marked both
+    # servers down for 10 s and nginx refused everybody ("no live upstreams").
+    proxy_next_upstream error http_502;
     # No connection kept to a Rasa server: with kept-alive connections, a burst of 200 citizens
     # left a hundred of its first messages unanswered on them (nginx waited for proxy_read_timeout;
     # the server never handled it; Sanic 21.12, Rasa's pin). One connection per message, and a
@@ -138,6 +140,8 @@ def _actions_balancer(settings: Settings, actions: str) -> str:
             client_body_buffer_size 1m;
             proxy_pass http://actions;
             proxy_set_header Connection "";
+            # a kept-alive socket an action server closed: the call is tried on the next one
+            proxy_next_upstream error http_502 non_idempotent;
         }}
     }}
 """
