@@ -89,10 +89,11 @@ class ProcedureResolver:
             for key, ids in index.items():
                 for entry_id in ids:
                     self.vocabulary.setdefault(entry_id, set()).update(self._features(key))
-        counts: Dict[str, int] = {}
-        for features in self.vocabulary.values():
+        self.holders: Dict[str, List[str]] = {}  # feature -> the ids that have it
+        for entry_id, features in self.vocabulary.items():
             for feature in features:
-                counts[feature] = counts.get(feature, 0) + 1
+                self.holders.setdefault(feature, []).append(entry_id)
+        counts = {feature: len(ids) for feature, ids in self.holders.items()}
         total = max(1, len(self.vocabulary))
         self.weight = {f: math.log(1 + total / n) for f, n in counts.items()}
         self.unseen = math.log(1 + total)  # a word no name has is the most distinctive of all
@@ -244,8 +245,10 @@ class ProcedureResolver:
         if not total:
             return ()
         scored = []
-        for entry_id, features in self.vocabulary.items():
-            shared = asked & features
+        # an id that shares no word with the message scores nothing: only the others are tried
+        sharing = {entry_id for feature in asked for entry_id in self.holders.get(feature, ())}
+        for entry_id in sharing:
+            shared = asked & self.vocabulary[entry_id]
             if not any(" " in f and self.weight.get(f, 0.0) >= RARE for f in shared) and len(content) > 1:
                 continue  # common words in common ("xe", "lần", "chủ tịch") are no reason to suggest
             score = sum(self.weight.get(f, 0.0) for f in shared) / total

@@ -32,6 +32,7 @@ from bot.rasa_patches.events import EVENT_LOOKUP, SLOT_COPY
 from bot.rasa_patches.graph import GRAPH_RUNNER
 from bot.rasa_patches.logs import LOG_COPIES
 from bot.rasa_patches.no_tensorflow import NO_TENSORFLOW
+from bot.rasa_patches.rules import RULE_INDEX
 from bot.rasa_patches.patch import ImportHook, Patch
 from bot.rasa_patches.tracker_store import NO_MEMORY_FALLBACK
 
@@ -41,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 RASA_VERSION = "3.6.21"
 PATCHES: Tuple[Patch, ...] = (GRAPH_RUNNER, EVENT_LOOKUP, VALIDATOR, SHARED_SESSIONS, LOG_COPIES, SLOT_COPY,
-                              NO_MEMORY_FALLBACK, INTENT_PROBABILITIES)
+                              NO_MEMORY_FALLBACK, INTENT_PROBABILITIES, RULE_INDEX)
 HOOKS: Tuple[ImportHook, ...] = (NO_TENSORFLOW,)
 
 # Private Rasa code our plug-ins subclass or call (not replaced: watched for changes only).
