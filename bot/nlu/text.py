@@ -126,8 +126,27 @@ def squeeze_letters(word: str) -> str:
     return "".join(out)
 
 
+# A message is normalised by the tokenizer, the gazetteer and the offline-reason classifier in
+# turn, with the one teencode table they share (bot/nlu/lexicon.py): the latest results are kept
+# (a result is immutable; the table is kept with it, so an id is never mistaken for another's).
+_RECENT: Dict[Tuple[str, int], Tuple[Optional[Mapping[str, str]], Normalised]] = {}
+_RECENT_SIZE = 256
+
+
 def normalise(text: str, teencode: Optional[Mapping[str, str]] = None) -> Normalised:
     """NFC, one tone convention, teencode expanded, whitespace and punctuation tidied."""
+    key = (text, id(teencode))
+    recent = _RECENT.get(key)
+    if recent is not None and recent[0] is teencode:
+        return recent[1]
+    result = _normalise(text, teencode)
+    if len(_RECENT) >= _RECENT_SIZE:
+        _RECENT.clear()
+    _RECENT[key] = (teencode, result)
+    return result
+
+
+def _normalise(text: str, teencode: Optional[Mapping[str, str]]) -> Normalised:
     chars = _clusters(text or "")
     rebuilt: List[Tuple[str, int, int]] = []
     cursor = 0
