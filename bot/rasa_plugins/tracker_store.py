@@ -28,6 +28,7 @@ import asyncio
 import itertools
 import json
 import logging
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -47,6 +48,7 @@ T = TypeVar("T")
 DEFAULT_CACHED_CONVERSATIONS = 5000
 DEFAULT_MAX_IDLE_S = 600.0
 DEFAULT_OUTAGE_S = 20.0  # how long a message waits for PostgreSQL to come back
+SQLITE_BUSY_S = 5.0  # how long a write waits for another server's (pysqlite's default, as before)
 
 
 ROW_COLUMNS = ("sender_id", "type_name", "timestamp", "intent_name", "action_name", "data")
@@ -83,6 +85,10 @@ class EmbeddedTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         self.engine = tune_sqlite(sa.create_engine(self.engine.url, poolclass=sa.pool.SingletonThreadPool))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        self._path = self.engine.url.database
+        if not self._path or self._path == ":memory:":
+            raise ValueError("EmbeddedTrackerStore keeps conversations in a file: give `db` a path")
+        self._connections = threading.local()  # this thread's sqlite3 connection
         self._table = self.SQLEvent.__tablename__
         self._insert = (f"INSERT INTO {self._table} ({', '.join(ROW_COLUMNS)}) "
                         f"VALUES ({', '.join('?' for _ in ROW_COLUMNS)})")
@@ -120,18 +126,29 @@ class EmbeddedTrackerStore(SQLTrackerStore):
             while len(self._sessions) > self._capacity:
                 self._sessions.popitem(last=False)
 
-    # Plain SQL: building these statements with SQLAlchemy cost more than running them (py-spy:
-    # the ORM's query, count and insert were two thirds of the store's CPU, 2026-12-04).
+    # The messages' reads and writes go through one sqlite3 connection per thread, in plain SQL:
+    # building the statements with SQLAlchemy cost more than running them (py-spy: its ORM query,
+    # count and insert were two thirds of the store's CPU, its connection and statement layers
+    # still half of what was left; 2026-12-04). Rasa's own methods keep using the engine.
 
-    def _last_id(self, connection: Any, sender_id: str) -> Optional[int]:
-        return connection.exec_driver_sql(
-            f"SELECT max(id) FROM {self._table} WHERE sender_id = ?", (sender_id,)).scalar()
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._connections, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self._path, timeout=SQLITE_BUSY_S, isolation_level=None,
+                                         check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._connections.connection = connection
+        return connection
 
-    def _latest_session(self, connection: Any, sender_id: str) -> List[str]:
+    def _last_id(self, connection: sqlite3.Connection, sender_id: str) -> Optional[int]:
+        return connection.execute(f"SELECT max(id) FROM {self._table} WHERE sender_id = ?", (sender_id,)).fetchone()[0]
+
+    def _latest_session(self, connection: sqlite3.Connection, sender_id: str) -> List[str]:
         """The serialised events of the conversation's latest session, in order: Rasa's
         `_event_query(..., fetch_events_from_all_sessions=False)`, the events from the latest
         `session_started` event's timestamp on, or all when there is none."""
-        return [row[0] for row in connection.exec_driver_sql(
+        return [row[0] for row in connection.execute(
             f"SELECT data FROM {self._table} WHERE sender_id = ? AND (timestamp >= "
             f"(SELECT max(timestamp) FROM {self._table} WHERE sender_id = ? AND type_name = ?) OR "
             f"(SELECT max(timestamp) FROM {self._table} WHERE sender_id = ? AND type_name = ?) IS NULL) "
@@ -140,12 +157,12 @@ class EmbeddedTrackerStore(SQLTrackerStore):
     # -- TrackerStore -------------------------------------------------------------------------
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
-        with self.engine.connect() as connection:
-            last_id = self._last_id(connection, sender_id)
-            remembered = self._remembered(sender_id, last_id)
-            if remembered is None and last_id is not None:
-                remembered = self._latest_session(connection, sender_id)
-                self._remember(sender_id, last_id, remembered)
+        connection = self._connection()
+        last_id = self._last_id(connection, sender_id)
+        remembered = self._remembered(sender_id, last_id)
+        if remembered is None and last_id is not None:
+            remembered = self._latest_session(connection, sender_id)
+            self._remember(sender_id, last_id, remembered)
         if not remembered or not self.domain:
             return None
         return DialogueStateTracker.from_dict(sender_id, [json.loads(data) for data in remembered],
@@ -153,17 +170,26 @@ class EmbeddedTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
-        with self.engine.begin() as connection:
-            last_id = self._last_id(connection, tracker.sender_id)
-            remembered = self._remembered(tracker.sender_id, last_id)
-            if remembered is None:
-                remembered = self._latest_session(connection, tracker.sender_id) if last_id is not None else []
-            events = list(itertools.islice(tracker.events, len(remembered), None))
-            rows = [rasa_row(tracker.sender_id, event) for event in events]
-            if rows:
-                connection.exec_driver_sql(self._insert, [tuple(row[column] for column in ROW_COLUMNS)
-                                                          for row in rows])
+        connection = self._connection()
+        # Read outside the write transaction (as SQLAlchemy's pysqlite did): the conversation's
+        # lock keeps other servers from writing its rows meanwhile, and a write transaction that
+        # began with a read fails at once, without waiting, when another server wrote since.
+        last_id = self._last_id(connection, tracker.sender_id)
+        remembered = self._remembered(tracker.sender_id, last_id)
+        if remembered is None:
+            remembered = self._latest_session(connection, tracker.sender_id) if last_id is not None else []
+        events = list(itertools.islice(tracker.events, len(remembered), None))
+        rows = [rasa_row(tracker.sender_id, event) for event in events]
+        if rows:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.executemany(self._insert, [tuple(row[column] for column in ROW_COLUMNS) for row in rows])
                 last_id = self._last_id(connection, tracker.sender_id)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
         if any(isinstance(event, SessionStarted) for event in events):
             self._remember(tracker.sender_id, None, None)  # read back once: the session boundary moved
         else:
