@@ -37,4 +37,4 @@ def _gc_freeze() -> Replacements:
 
 
 GC_FREEZE = Patch("gc_freeze", "the loaded model's objects frozen out of full garbage collections", _gc_freeze,
-                  ("rasa.core.run:load_agent_on_start", "rasa.core.run:serve_application"))
+                  ("rasa.core.run:",))  # a module attribute: the whole module is watched
