@@ -28,7 +28,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.rasa_patches.actions import SHARED_SESSIONS, VALIDATOR, close_sessions
 from bot.rasa_patches.classifier import INTENT_PROBABILITIES
-from bot.rasa_patches.events import EVENT_LOOKUP, SLOT_COPY
+from bot.rasa_patches.events import APPLIED_EVENTS, EVENT_LOOKUP, SLOT_COPY
 from bot.rasa_patches.gc_freeze import GC_FREEZE
 from bot.rasa_patches.graph import GRAPH_RUNNER
 from bot.rasa_patches.logs import LOG_COPIES
@@ -43,7 +43,8 @@ logger = logging.getLogger(__name__)
 
 RASA_VERSION = "3.6.21"
 PATCHES: Tuple[Patch, ...] = (GRAPH_RUNNER, EVENT_LOOKUP, VALIDATOR, SHARED_SESSIONS, LOG_COPIES, SLOT_COPY,
-                              NO_MEMORY_FALLBACK, INTENT_PROBABILITIES, RULE_INDEX, GC_FREEZE)
+                              NO_MEMORY_FALLBACK, INTENT_PROBABILITIES, RULE_INDEX, GC_FREEZE,
+                              APPLIED_EVENTS)
 HOOKS: Tuple[ImportHook, ...] = (NO_TENSORFLOW,)
 
 # Private Rasa code our plug-ins subclass or call (not replaced: watched for changes only).

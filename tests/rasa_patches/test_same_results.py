@@ -238,3 +238,41 @@ def test_intent_probabilities_are_scikit_learns_on_the_blind_set(agent):
                    for a, b in zip(old.get("intent_ranking"), new.get("intent_ranking"))), text
         assert old.get("intent")["name"] == new.get("intent")["name"]
     assert asyncio.run(agent.parse_message("đk kết hôn cần j"))["intent"]["name"]
+
+
+def test_applied_events_kept_per_length_are_rasas_after_every_event(agent):
+    """Rasa's applied_events and the kept one, asked twice after each event is added, on the
+    stories' conversations and on one with every kind of event that undoes others."""
+    from rasa.shared.core.events import (ActionExecuted, ActionReverted, ActiveLoop, Restarted, SessionStarted,
+                                         UserUttered, UserUtteranceReverted)
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.rasa_patches.events import _applied_events
+    from tests.rasa_patches.test_rules import story_trackers
+
+    rasa_patches.uninstall()
+    try:
+        rasas_own = DialogueStateTracker.applied_events
+    finally:
+        rasa_patches.install(off=())
+    kept = _applied_events()[(DialogueStateTracker, "applied_events")]
+    assert rasas_own.__module__ == "rasa.shared.core.trackers" and kept.__module__ == "bot.rasa_patches.events"
+    undoing = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+               UserUttered("xin chào", {"name": "greet"}), ActionExecuted("utter_greet"), ActionReverted(),
+               ActionExecuted("action_listen"), UserUttered("tra cứu", {"name": "check_dossier_status"}),
+               ActionExecuted("dossier_form"), ActiveLoop("dossier_form"), ActionExecuted("action_listen"),
+               UserUttered("abc", {"name": "nlu_fallback"}), UserUtteranceReverted(), ActionExecuted("dossier_form"),
+               ActionExecuted("action_listen"), Restarted(), ActionExecuted("action_listen")]
+    conversations = [list(t.events) for t in story_trackers(agent.domain)] + [undoing]
+    compared = 0
+    for events in conversations:
+        tracker = DialogueStateTracker("c", agent.domain.slots)
+        for event in events:
+            tracker.update(event)
+            expected = rasas_own(tracker)
+            first, second = kept(tracker), kept(tracker)
+            assert first == expected and second == expected and first is not second
+            first.clear()  # a caller's own copy: clearing it changes nothing kept
+            assert kept(tracker) == expected
+            compared += 1
+    assert compared > 700
