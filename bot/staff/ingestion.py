@@ -17,10 +17,10 @@ from bot.staff.shared import Site, offload
 logger = logging.getLogger("bot.staff.app")  # the name these messages have always had
 
 
-def run(site: Site) -> ingest.IngestResult:
-    """One run at a time, whether from the background task or a POST."""
+def run(site: Site, pause_s: float = 0.0) -> ingest.IngestResult:
+    """One run at a time, whether from the background task or a POST (which a person waits for)."""
     with site.ingest_lock:
-        return ingest.ingest(site.engine, site.events, source=site.source)
+        return ingest.ingest(site.engine, site.events, source=site.source, pause_s=pause_s)
 
 
 def blueprint(site: Site, every_s: float) -> Blueprint:
@@ -29,7 +29,7 @@ def blueprint(site: Site, every_s: float) -> Blueprint:
     async def ingest_forever() -> None:
         while True:
             try:
-                await offload(run, site)
+                await offload(run, site, ingest.BACKGROUND_PAUSE_S)
             except Exception:  # noqa: BLE001 - a failed run is retried at the next tick
                 logger.exception("ingestion of Rasa's events failed")
             await asyncio.sleep(every_s)

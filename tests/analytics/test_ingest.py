@@ -133,6 +133,45 @@ async def test_small_batches_give_the_same_tables(stores, tmp_path):
     assert table_snapshot(other) == table_snapshot(stores.app)
 
 
+async def test_a_paced_run_lets_another_writer_in_between_its_batches(stores, tmp_path, monkeypatch):
+    """The background run pauses between batches with the write lock released: the action
+    server, writing to the same SQLite file, gets its turn during a long run."""
+    import sqlite3
+    import threading
+    import time
+
+    await write(stores, seed.conversations_part_one(), seed.conversations_part_two())
+    batches_began = []
+    real_run = ingestion._Batch.run
+
+    def timed_run(self, rows):
+        batches_began.append(time.monotonic())
+        real_run(self, rows)
+
+    monkeypatch.setattr(ingestion._Batch, "run", timed_run)
+
+    def writes_between_batches(pause_s: float) -> int:
+        run = threading.Thread(target=ingestion.ingest, args=(stores.app, stores.tracker),
+                               kwargs={"batch_size": 4, "pause_s": pause_s})
+        writer = sqlite3.connect(str(tmp_path / "assistant.db"), timeout=0, isolation_level=None)
+        got_in = []
+        run.start()
+        while run.is_alive():
+            try:
+                writer.execute("BEGIN IMMEDIATE")
+                writer.execute("COMMIT")
+                got_in.append(time.monotonic())
+            except sqlite3.OperationalError:  # "database is locked": a batch is being written
+                pass
+            time.sleep(0.002)
+        run.join()
+        writer.close()
+        assert len(batches_began) > 10
+        return sum(batches_began[0] < moment < batches_began[-1] for moment in got_in)
+
+    assert writes_between_batches(0.05) >= 5
+
+
 async def test_a_failed_batch_leaves_the_checkpoint_and_nothing_half_written(stores, monkeypatch):
     await write(stores, seed.conversations_part_one())
     calls = {"n": 0}
