@@ -46,10 +46,10 @@ class RuleIndex:
             if not named(action):
                 self.any_action.append(key)
                 continue
-            by_intent, free = self.by_action.setdefault(action, ({}, []))
+            by_intent, free = self.by_action.setdefault(str(action), ({}, []))
             wanted = (last.get(user) or {}).get(intent)
             if named(wanted):
-                by_intent.setdefault(wanted, []).append(key)
+                by_intent.setdefault(str(wanted), []).append(key)
             else:
                 free.append(key)
 
@@ -59,9 +59,12 @@ class RuleIndex:
         if not previous:
             return set(self.always) | set(self.starts)
         found = set(self.always) | set(self.any_action)
-        by_intent, free = self.by_action.get(previous.get(action_name), ({}, []))
+        name = previous.get(action_name)
+        by_intent, free = self.by_action.get(name, ({}, [])) if isinstance(name, str) else ({}, [])
         found.update(free)
-        found.update(by_intent.get((current.get(user) or {}).get(intent), ()))
+        wanted = (current.get(user) or {}).get(intent)
+        if isinstance(wanted, str):
+            found.update(by_intent.get(wanted, ()))
         return found
 
 
