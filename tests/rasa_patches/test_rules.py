@@ -9,6 +9,7 @@ from rasa.shared.importers.importer import TrainingDataImporter
 from bot import rasa_patches
 from bot.config import ROOT
 from bot.rasa_patches.rules import _rule_index
+from tests.rasa_patches import rasas_own
 
 
 def story_trackers(domain):
@@ -24,21 +25,17 @@ def test_the_narrowed_search_finds_rasas_keys_at_every_turn_of_every_story(agent
     policy = next(node._component for node in runner._instantiated_nodes.values()
                   if isinstance(getattr(node, "_component", None), RulePolicy))
     domain = agent.domain
-    rasa_patches.uninstall()
-    try:
-        rasas_own = RulePolicy._get_possible_keys
-    finally:
-        rasa_patches.install(off=())
+    original = rasas_own(RulePolicy, "_get_possible_keys")
     assert "rule_index" in rasa_patches.installed()
     narrowed = _rule_index()[(RulePolicy, "_get_possible_keys")]
-    assert rasas_own.__module__ == RulePolicy.__module__ != narrowed.__module__
+    assert original.__module__ == RulePolicy.__module__ != narrowed.__module__
     lookups = [policy.lookup[name] for name in ("rules", "rules_for_loop_unhappy_path")]
     compared = found = 0
     for tracker in story_trackers(domain):
         for prior, _ in tracker.generate_all_prior_trackers():
             states = policy._prediction_states(prior, domain, rule_only_data=policy._get_rule_only_data())
             for lookup in lookups:
-                expected = rasas_own(policy, lookup, states)
+                expected = original(policy, lookup, states)
                 assert narrowed(policy, lookup, states) == expected, (tracker.sender_id, states[-1])
                 compared += 1
                 found += bool(expected)

@@ -7,6 +7,7 @@ from bot.config import ROOT
 from bot.rasa_patches.actions import json_text
 from bot.rasa_patches.graph import run_in_order
 from bot.rasa_patches.logs import LOG_ONLY_DEEPCOPY_MODULES
+from tests.rasa_patches import rasas_own
 
 
 def test_valid_action_answers_pass_and_invalid_ones_still_raise_rasas_error():
@@ -218,20 +219,16 @@ def test_intent_probabilities_are_scikit_learns_on_the_blind_set(agent):
     runner = agent.processor.graph_runner
     name, node = next((n, s) for n, s in runner._graph_schema.nodes.items() if s.uses is LogisticRegressionClassifier)
     component = runner._instantiated_nodes[name]._component
-    rasa_patches.uninstall()
-    try:
-        rasas_own = LogisticRegressionClassifier.process
-    finally:
-        rasa_patches.install(off=())
+    original = rasas_own(LogisticRegressionClassifier, "process")
     patched = _intent_probabilities()[(LogisticRegressionClassifier, "process")]
-    assert rasas_own.__module__ == LogisticRegressionClassifier.__module__ != patched.__module__
+    assert original.__module__ == LogisticRegressionClassifier.__module__ != patched.__module__
     blind = yaml.safe_load((ROOT / "tests" / "nlu" / "blind" / "blind-nlu.yml").read_text(encoding="utf-8"))
     texts = PARSED + [e["text"] for block in blind["nlu"] for e in block["examples"]][:400]
     graph = runner._build_dask_graph(runner._graph_schema.minimal_graph_schema([node.needs["messages"]]))
     for text in texts:
         inputs = {**graph, PLACEHOLDER_MESSAGE: (PLACEHOLDER_MESSAGE, [UserMessage(text, message_id="m")])}
         (_, featurized), = run_in_order(inputs, [node.needs["messages"]])
-        old = rasas_own(component, copy.deepcopy(featurized))[0]
+        old = original(component, copy.deepcopy(featurized))[0]
         new = patched(component, copy.deepcopy(featurized))[0]
         assert [r["name"] for r in old.get("intent_ranking")] == [r["name"] for r in new.get("intent_ranking")], text
         assert all(abs(a["confidence"] - b["confidence"]) < 1e-12
@@ -250,13 +247,9 @@ def test_applied_events_kept_per_length_are_rasas_after_every_event(agent):
     from bot.rasa_patches.events import _applied_events
     from tests.rasa_patches.test_rules import story_trackers
 
-    rasa_patches.uninstall()
-    try:
-        rasas_own = DialogueStateTracker.applied_events
-    finally:
-        rasa_patches.install(off=())
+    original = rasas_own(DialogueStateTracker, "applied_events")
     kept = _applied_events()[(DialogueStateTracker, "applied_events")]
-    assert rasas_own.__module__ == "rasa.shared.core.trackers" and kept.__module__ == "bot.rasa_patches.events"
+    assert original.__module__ == "rasa.shared.core.trackers" and kept.__module__ == "bot.rasa_patches.events"
     undoing = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
                UserUttered("xin chào", {"name": "greet"}), ActionExecuted("utter_greet"), ActionReverted(),
                ActionExecuted("action_listen"), UserUttered("tra cứu", {"name": "check_dossier_status"}),
@@ -269,7 +262,7 @@ def test_applied_events_kept_per_length_are_rasas_after_every_event(agent):
         tracker = DialogueStateTracker("c", agent.domain.slots)
         for event in events:
             tracker.update(event)
-            expected = rasas_own(tracker)
+            expected = original(tracker)
             first, second = kept(tracker), kept(tracker)
             assert first == expected and second == expected and first is not second
             first.clear()  # a caller's own copy: clearing it changes nothing kept
