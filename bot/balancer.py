@@ -49,8 +49,13 @@ def unavailable_text(settings: Settings) -> str:
 
 def nginx_config(settings: Settings) -> str:
     var = settings.var_dir
-    rasa = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in rasa_ports(settings))
-    actions = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"
+    # max_fails=0: nginx never marks a server down; each request tries one, and a refused
+    # connection (a server dead or still starting; instant on loopback) goes to the next. With
+    # max_fails=1 a server refused once at start-up stayed "down" for fail_timeout: when the
+    # other died within those 5 s, nginx had "no live upstreams" and told every citizen to try
+    # again although a server was up (tests/test_balancer.py, 3 runs in 4 on a fast machine).
+    rasa = "\n".join(f"        server 127.0.0.1:{port} max_fails=0;" for port in rasa_ports(settings))
+    actions = "\n".join(f"        server 127.0.0.1:{port} max_fails=0;"
                         for port in action_ports(settings))
     actions_block = "" if settings.action_servers == 1 else _actions_balancer(settings, actions)
     user = "user root;\n" if getpass.getuser() == "root" else ""
